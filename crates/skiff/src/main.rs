@@ -1,0 +1,98 @@
+//! The `skiff` binary: wires subcommands to the library crates. Invoked as
+//! `skiff-runc` (by symlink or copy), it is the runc-compatible runtime itself.
+
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{CommandFactory, Parser, Subcommand};
+use clap_complete::Shell;
+use skiff_runtime::cli::{RuncLog, RuntimeCli};
+
+#[derive(Debug, Parser)]
+#[command(name = "skiff", about = "A container platform in one binary", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// The OCI runtime (runc-compatible verbs: create, start, run, exec, kill, delete, ...).
+    Runtime(RuntimeCli),
+    /// Print a shell completion script.
+    Completion {
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Benchmarks that compare skiff with its peers on this machine.
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// create+start+wait+delete of /bin/true, skiff against runc, alternating.
+    Runtime {
+        /// Rounds per runtime.
+        #[arg(long, default_value_t = 100)]
+        rounds: usize,
+        /// The runc binary to compare with.
+        #[arg(long, default_value = "runc")]
+        runc: String,
+    },
+}
+
+fn run_runtime(cli: RuntimeCli) -> ExitCode {
+    let mut log = RuncLog::open(&cli);
+    match skiff_runtime::cli::run(cli) {
+        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(e) => {
+            log.error(&e.to_string());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let invoked_as = args
+        .first()
+        .and_then(|a| Path::new(a).file_name())
+        .and_then(|n| n.to_str())
+        .unwrap_or("skiff");
+    if invoked_as.ends_with("-runc") || invoked_as == "runc" {
+        return run_runtime(RuntimeCli::parse_from(args));
+    }
+    let cli = Cli::parse_from(args);
+    match cli.command {
+        Command::Runtime(rt) => run_runtime(rt),
+        Command::Completion { shell } => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "skiff", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+        Command::Bench { what } => match bench(what) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("skiff: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+fn bench(what: BenchCommand) -> anyhow::Result<()> {
+    match what {
+        BenchCommand::Runtime { rounds, runc } => {
+            let exe = std::env::current_exe().context("cannot find the skiff binary")?;
+            let report = skiff_runtime::bench::runtime_lifecycle(&exe, &runc, rounds)
+                .context("runtime benchmark failed")?;
+            println!("{report}");
+            Ok(())
+        }
+    }
+}
