@@ -25,14 +25,6 @@ const MAX_CAP_INDEX: u8 = 63;
 /// Errors from validating or applying capabilities.
 #[derive(Debug, thiserror::Error)]
 pub enum CapError {
-    /// An ambient capability that the kernel would refuse or silently drop.
-    #[error(
-        "process.capabilities.ambient: {cap} is not in process.capabilities.{missing}; the \
-         kernel only keeps ambient capabilities that are both permitted and inheritable, so \
-         add it to {missing} or remove it from ambient"
-    )]
-    AmbientNotAllowed { cap: String, missing: &'static str },
-
     /// An effective capability that is not permitted.
     #[error(
         "process.capabilities.effective: {cap} is not in process.capabilities.permitted; \
@@ -130,21 +122,6 @@ pub fn validate(caps: &LinuxCapabilities) -> Result<(), CapError> {
         });
     }
 
-    let mut ambient: Vec<_> = caps.ambient().iter().flatten().collect();
-    ambient.sort_by_key(|cap| cap_name(**cap));
-    for cap in ambient {
-        let missing = if !permitted.contains(cap) {
-            "permitted"
-        } else if !inheritable.contains(cap) {
-            "inheritable"
-        } else {
-            continue;
-        };
-        return Err(CapError::AmbientNotAllowed {
-            cap: cap_name(*cap),
-            missing,
-        });
-    }
     Ok(())
 }
 
@@ -159,7 +136,17 @@ pub fn apply(caps: &LinuxCapabilities) -> Result<(), CapError> {
     let effective = mask_of_opt(caps.effective(), "process.capabilities.effective");
     let permitted = mask_of_opt(caps.permitted(), "process.capabilities.permitted");
     let inheritable = mask_of_opt(caps.inheritable(), "process.capabilities.inheritable");
-    let ambient = mask_of_opt(caps.ambient(), "process.capabilities.ambient");
+    let requested_ambient = mask_of_opt(caps.ambient(), "process.capabilities.ambient");
+    // As with runc, an ambient capability that is not both permitted and
+    // inheritable cannot be raised; it is skipped with a warning, not an error,
+    // because common specs (runc's default among them) list ambient without
+    // inheritable.
+    let ambient = requested_ambient & permitted & inheritable;
+    if ambient != requested_ambient {
+        tracing::warn!(
+            "process.capabilities.ambient: skipping capabilities that are not both permitted and inheritable"
+        );
+    }
 
     // Clearing first makes the result exact whatever the process held before.
     // SAFETY: PR_CAP_AMBIENT_CLEAR_ALL takes no pointers.
@@ -348,35 +335,12 @@ mod tests {
     }
 
     #[test]
-    fn ambient_must_be_permitted_and_inheritable() {
+    fn ambient_outside_permitted_or_inheritable_is_not_an_error() {
         let not_inheritable = caps(json!({
             "permitted": ["CAP_NET_BIND_SERVICE"],
             "ambient": ["CAP_NET_BIND_SERVICE"]
         }));
-        let err = validate(&not_inheritable).expect_err("ambient without inheritable");
-        let msg = err.to_string();
-        assert!(
-            msg.starts_with(
-                "process.capabilities.ambient: CAP_NET_BIND_SERVICE is not in \
-                 process.capabilities.inheritable"
-            ),
-            "{msg}"
-        );
-
-        let not_permitted = caps(json!({
-            "inheritable": ["CAP_CHOWN"],
-            "ambient": ["CAP_CHOWN"]
-        }));
-        let msg = validate(&not_permitted)
-            .expect_err("ambient without permitted")
-            .to_string();
-        assert!(
-            msg.starts_with(
-                "process.capabilities.ambient: CAP_CHOWN is not in process.capabilities.permitted"
-            ),
-            "{msg}"
-        );
-
+        validate(&not_inheritable).expect("runc's default spec has this shape");
         let fine = caps(json!({
             "permitted": ["CAP_CHOWN", "CAP_KILL"],
             "inheritable": ["CAP_CHOWN"],

@@ -26,7 +26,9 @@ pub fn busybox_bundle(dir: &Path, args: &[&str]) -> Result<PathBuf> {
             format!("cannot copy {BUSYBOX} (install busybox-static) into the bundle")
         })?;
     }
-    let list = Command::new(&busybox)
+    // Ask the host's copy: executing the fresh copy can fail with ETXTBSY while
+    // another thread of the caller forks with the copy's write fd still open.
+    let list = Command::new(BUSYBOX)
         .arg("--list")
         .output()
         .sys(|| "cannot run busybox --list".to_string())?;

@@ -92,6 +92,8 @@ fn resources_with_device_rules(spec: &Spec) -> LinuxResources {
         for dev in devices::default_devices()
             .iter()
             .chain(linux.and_then(|l| l.devices().as_ref()).into_iter().flatten())
+            // A fifo is not a device; the device cgroup has no rule type for it.
+            .filter(|d| d.typ() != oci_spec::runtime::LinuxDeviceType::P)
         {
             rules.push(dev.into());
         }
@@ -162,6 +164,12 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     let fifo = dir.join(state::EXEC_FIFO);
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600))
         .sys(|| format!("cannot create {}", fifo.display()))?;
+    let fifo_fd = nix::fcntl::open(
+        &fifo,
+        nix::fcntl::OFlag::O_RDWR | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .sys(|| format!("cannot open {}", fifo.display()))?;
 
     let console = match (&opts.console_socket, terminal) {
         (Some(path), true) => Some(ConsoleTarget::Socket(
@@ -216,7 +224,7 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         join,
         clone_flags,
         unshare_later,
-        fifo: &fifo,
+        fifo: fifo_fd,
         console,
         no_pivot: opts.no_pivot,
         preserve_fds: opts.preserve_fds,

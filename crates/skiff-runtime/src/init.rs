@@ -50,7 +50,9 @@ pub struct InitPlan<'a> {
     pub clone_flags: CloneFlags,
     /// Namespaces created after the runtime placed us in our cgroup.
     pub unshare_later: CloneFlags,
-    pub fifo: &'a Path,
+    /// The exec fifo, opened read-write by the runtime: a user-namespaced init
+    /// could not open it itself.
+    pub fifo: OwnedFd,
     pub console: Option<ConsoleTarget>,
     pub no_pivot: bool,
     pub preserve_fds: i32,
@@ -94,13 +96,6 @@ fn init(plan: &InitPlan, channel: &Channel) -> Result<Infallible> {
             .sys(|| "cannot create the cgroup namespace".to_string())?;
     }
     nix::unistd::setsid().sys(|| "setsid".to_string())?;
-
-    let fifo = nix::fcntl::open(
-        plan.fifo,
-        nix::fcntl::OFlag::O_RDWR | nix::fcntl::OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::empty(),
-    )
-    .sys(|| format!("cannot open {}", plan.fifo.display()))?;
 
     let has_mnt = plan.clone_flags.contains(CloneFlags::CLONE_NEWNS)
         || plan.join.iter().any(|(t, _)| *t == LinuxNamespaceType::Mount);
@@ -167,14 +162,13 @@ fn init(plan: &InitPlan, channel: &Channel) -> Result<Infallible> {
     // Block until `start` writes to the fifo.
     let mut byte = [0u8; 1];
     loop {
-        match nix::unistd::read(&fifo, &mut byte) {
+        match nix::unistd::read(&plan.fifo, &mut byte) {
             Ok(1) => break,
             Ok(_) => return Err(RuntimeError::Init("exec fifo closed".into())),
             Err(Errno::EINTR) => continue,
             Err(e) => return Err(RuntimeError::Sys { what: "reading the exec fifo".into(), source: e }),
         }
     }
-    drop(fifo);
     if let Some(hooks) = plan.spec.hooks().as_ref().and_then(|h| h.start_container().clone()) {
         crate::hooks::run_all("startContainer", &hooks, &state)?;
     }
@@ -349,6 +343,8 @@ pub(crate) fn exec_user_process(
 ) -> Result<Infallible> {
     let user = process.user();
     let no_new_privs = process.no_new_privileges() == Some(true);
+    // Before any filter is loaded: seccomp profiles commonly omit close_range.
+    skiff_linux::process::cloexec_from(3 + preserve_fds).sys(|| "close_range".to_string())?;
     if !no_new_privs {
         // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the
         // capability switch below may drop; load it while we still hold it.
@@ -406,7 +402,6 @@ pub(crate) fn exec_user_process(
     let program_c = CString::new(program.as_os_str().as_bytes())
         .map_err(|_| crate::error::invalid("process.args[0]", "contains a NUL byte"))?;
     reset_signals();
-    skiff_linux::process::cloexec_from(3 + preserve_fds).sys(|| "close_range".to_string())?;
     if no_new_privs {
         // With no_new_privs the filter needs no privilege, so it comes last and
         // filters nothing of our own setup.

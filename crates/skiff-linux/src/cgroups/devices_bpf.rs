@@ -106,10 +106,11 @@ impl Block {
     fn finish(mut self) -> Result<Vec<Insn>, CgroupError> {
         let len = self.insns.len();
         for i in self.skips {
-            self.insns[i].off = i16::try_from(len - i - 1).map_err(|_| CgroupError::DeviceFilter {
-                reason: "rule block too long to encode".to_string(),
-                source: None,
-            })?;
+            self.insns[i].off =
+                i16::try_from(len - i - 1).map_err(|_| CgroupError::DeviceFilter {
+                    reason: "rule block too long to encode".to_string(),
+                    source: None,
+                })?;
         }
         Ok(self.insns)
     }
@@ -141,9 +142,13 @@ pub(crate) fn program(rules: &[DeviceRule]) -> Result<Vec<Insn>, CgroupError> {
             block.insns.push(Insn::new(ALU64_MOV_X, R1, R_ACCESS, 0, 0));
             if rule.allow {
                 // Allow only if nothing outside the granted set is requested.
-                block
-                    .insns
-                    .push(Insn::new(ALU64_AND_K, R1, 0, 0, !granted & i32::from(Access::ALL.0)));
+                block.insns.push(Insn::new(
+                    ALU64_AND_K,
+                    R1,
+                    0,
+                    0,
+                    !granted & i32::from(Access::ALL.0),
+                ));
                 block.skip_if(JMP_JNE_K, R1, 0);
             } else {
                 // Deny if any forbidden access is requested.
@@ -460,7 +465,13 @@ mod tests {
         panic!("program did not terminate");
     }
 
-    fn rule(allow: bool, kind: DeviceKind, major: Option<u32>, minor: Option<u32>, access: u8) -> DeviceRule {
+    fn rule(
+        allow: bool,
+        kind: DeviceKind,
+        major: Option<u32>,
+        minor: Option<u32>,
+        access: u8,
+    ) -> DeviceRule {
         DeviceRule {
             allow,
             kind,

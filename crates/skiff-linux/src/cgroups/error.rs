@@ -215,6 +215,9 @@ pub(crate) fn write_hint(file: &str, err: &io::Error) -> String {
             "the CPUs/memory nodes must exist and be a subset of the parent cgroup's"
         }
         Some(libc::EINVAL) => "the kernel rejected the value",
+        Some(libc::ERANGE) => {
+            "a number is outside what the kernel accepts, e.g. CPUs or memory nodes that do not exist"
+        }
         Some(libc::ENODEV) => "no such block device (check major:minor)",
         Some(libc::EPERM) | Some(libc::EACCES) => {
             "permission denied: skiff must run as root or own the delegated cgroup"

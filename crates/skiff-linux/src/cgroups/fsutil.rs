@@ -69,8 +69,8 @@ pub(crate) fn read_flat_keyed(path: &Path) -> Result<BTreeMap<String, u64>, Cgro
     Ok(map)
 }
 
-/// Creates `dir` and any missing parents; returns the directories it created,
-/// top-down, so callers can initialise them.
+/// Creates `dir` and any missing parents (like `mkdir -p`, but tolerant of
+/// concurrent creators); returns the directories it created, top-down.
 pub(crate) fn mkdir_p(dir: &Path) -> Result<Vec<PathBuf>, CgroupError> {
     let mut missing = Vec::new();
     let mut cursor = Some(dir);
@@ -239,7 +239,9 @@ mod tests {
         let m = read_flat_keyed(&p).unwrap();
         assert_eq!(m.get("usage_usec"), Some(&10));
         assert_eq!(m.len(), 2);
-        assert!(read_flat_keyed(&dir.path().join("nope")).unwrap().is_empty());
+        assert!(read_flat_keyed(&dir.path().join("nope"))
+            .unwrap()
+            .is_empty());
         assert_eq!(parse_u64(&p, "max").unwrap(), u64::MAX);
         assert!(parse_u64(&p, "-3").unwrap_err().to_string().contains("-3"));
     }

@@ -36,10 +36,7 @@ impl Layout {
         P: Into<PathBuf>,
     {
         Layout {
-            v1: v1
-                .into_iter()
-                .map(|(c, p)| (c.into(), p.into()))
-                .collect(),
+            v1: v1.into_iter().map(|(c, p)| (c.into(), p.into())).collect(),
             unified,
         }
     }
@@ -62,9 +59,7 @@ impl Layout {
             let mount_point = PathBuf::from(unescape_octal(mount_point));
             match *fstype {
                 "cgroup2" => {
-                    if layout.unified.is_none() {
-                        layout.unified = Some(mount_point);
-                    }
+                    layout.unified.get_or_insert(mount_point);
                 }
                 "cgroup" => {
                     let super_options = post.get(2).copied().unwrap_or("");
@@ -137,8 +132,8 @@ impl Layout {
 
 /// Reads the layout of the running host from `/proc/self/mountinfo`.
 pub fn detect() -> Result<Layout, CgroupError> {
-    let text = std::fs::read_to_string(MOUNTINFO)
-        .map_err(|e| CgroupError::io("reading", MOUNTINFO, e))?;
+    let text =
+        std::fs::read_to_string(MOUNTINFO).map_err(|e| CgroupError::io("reading", MOUNTINFO, e))?;
     let layout = Layout::from_mountinfo(&text);
     if layout.is_empty() {
         return Err(CgroupError::NotMounted {
@@ -216,7 +211,8 @@ mod tests {
         assert_eq!(l.hierarchy(), Hierarchy::Unified);
         assert_eq!(l.default_driver(), DriverKind::V2);
 
-        let legacy = "31 30 0:27 / /sys/fs/cgroup/cpu,cpuacct rw shared:10 - cgroup cgroup rw,cpu,cpuacct\n";
+        let legacy =
+            "31 30 0:27 / /sys/fs/cgroup/cpu,cpuacct rw shared:10 - cgroup cgroup rw,cpu,cpuacct\n";
         let l = Layout::from_mountinfo(legacy);
         assert_eq!(l.hierarchy(), Hierarchy::Legacy);
         assert_eq!(l.v1_mount("cpuacct"), l.v1_mount("cpu"));
@@ -236,6 +232,6 @@ mod tests {
     #[test]
     fn detect_finds_something_on_this_host() {
         let l = detect().expect("cgroups mounted on the test host");
-        assert!(l.unified_mount().is_some() || l.v1_mounts().first().is_some());
+        assert!(l.unified_mount().is_some() || !l.v1_mounts().is_empty());
     }
 }

@@ -45,8 +45,8 @@ pub use layout::{detect, Layout};
 pub use path::container_cgroup_path;
 pub use resources::{blkio_weight_to_io_weight, shares_to_weight};
 pub use stats::{
-    BlkioEntry, BlkioStats, CpuStats, CpuUsage, HugetlbStats, MemoryEntry, MemoryStats,
-    PidsStats, Stats, Throttling,
+    BlkioEntry, BlkioStats, CpuStats, CpuUsage, HugetlbStats, MemoryEntry, MemoryStats, PidsStats,
+    Stats, Throttling,
 };
 
 /// How long freeze and thaw wait for the kernel to settle before giving up.
@@ -90,7 +90,10 @@ pub trait CgroupManager: Send + Sync {
     fn create(&self) -> Result<(), CgroupError>;
 
     /// Applies resource limits; also used by `update` with a partial set, in
-    /// which case unset fields are left as they are.
+    /// which case unset fields are left as they are. Following runc, `0`
+    /// means "unset" for memory, CPU and pids values. A non-empty `devices`
+    /// list replaces the device policy with "deny all, then the rules in
+    /// order" on both drivers; an absent or empty list leaves it alone.
     fn apply(&self, r: &LinuxResources) -> Result<(), CgroupError>;
 
     /// Moves process `pid` (all its threads) into the cgroup.

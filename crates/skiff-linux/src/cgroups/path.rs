@@ -120,7 +120,10 @@ fn systemd_path(raw: Option<&str>, container_id: &str) -> Result<PathBuf, Cgroup
     };
     let shown = raw.unwrap_or(container_id);
     if name.is_empty() {
-        return Err(invalid(shown, "the name part of \"slice:prefix:name\" is empty"));
+        return Err(invalid(
+            shown,
+            "the name part of \"slice:prefix:name\" is empty",
+        ));
     }
     check_unit_chars(shown, "prefix", prefix)?;
     check_unit_chars(shown, "name", name)?;
@@ -143,7 +146,10 @@ fn systemd_path(raw: Option<&str>, container_id: &str) -> Result<PathBuf, Cgroup
             ));
         }
         if own == Path::new("/") {
-            return Err(invalid(shown, "names the root slice; a container needs its own"));
+            return Err(invalid(
+                shown,
+                "names the root slice; a container needs its own",
+            ));
         }
         return Ok(own);
     }
@@ -234,7 +240,10 @@ mod tests {
         assert_eq!(ok(Some(""), "abc", false), "/abc");
         assert_eq!(ok(Some("/a/b"), "abc", false), "/a/b");
         assert_eq!(ok(Some("a/b"), "abc", false), "/a/b");
-        assert_eq!(ok(Some("/machine.slice/x"), "abc", false), "/machine.slice/x");
+        assert_eq!(
+            ok(Some("/machine.slice/x"), "abc", false),
+            "/machine.slice/x"
+        );
     }
 
     #[test]

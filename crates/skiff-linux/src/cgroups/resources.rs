@@ -211,19 +211,18 @@ pub(crate) fn device_rules(rules: &[LinuxDeviceCgroup]) -> Result<Vec<DeviceRule
         .enumerate()
         .map(|(i, r)| {
             let field = format!("{RES}.devices[{i}]");
-            let kind = match r.typ().unwrap_or(LinuxDeviceType::A) {
-                LinuxDeviceType::A => DeviceKind::All,
-                LinuxDeviceType::B => DeviceKind::Block,
-                LinuxDeviceType::C | LinuxDeviceType::U => DeviceKind::Char,
-                LinuxDeviceType::P => {
-                    return Err(CgroupError::invalid(
+            let kind =
+                match r.typ().unwrap_or(LinuxDeviceType::A) {
+                    LinuxDeviceType::A => DeviceKind::All,
+                    LinuxDeviceType::B => DeviceKind::Block,
+                    LinuxDeviceType::C | LinuxDeviceType::U => DeviceKind::Char,
+                    LinuxDeviceType::P => return Err(CgroupError::invalid(
                         format!("{field}.type"),
                         "\"p\"",
                         "the device cgroup only controls \"a\", \"b\" and \"c\" devices; FIFOs \
                          need no rule",
-                    ))
-                }
-            };
+                    )),
+                };
             let number = |n: Option<i64>, max: i64, what: &str| match n {
                 // -1 is how runc and some generators spell the wildcard.
                 None | Some(-1) => Ok(None),
@@ -276,8 +275,7 @@ pub fn shares_to_weight(shares: u64) -> u64 {
 /// v1 blkio weight to v2 `io.weight`: maps [10, 1000] onto [1, 10000].
 pub fn blkio_weight_to_io_weight(weight: u16) -> u64 {
     let w = u64::from(weight.clamp(MIN_BLKIO_WEIGHT, MAX_BLKIO_WEIGHT));
-    1 + (w - u64::from(MIN_BLKIO_WEIGHT)) * 9999
-        / u64::from(MAX_BLKIO_WEIGHT - MIN_BLKIO_WEIGHT)
+    1 + (w - u64::from(MIN_BLKIO_WEIGHT)) * 9999 / u64::from(MAX_BLKIO_WEIGHT - MIN_BLKIO_WEIGHT)
 }
 
 /// Builds the plan for `r`.
@@ -330,7 +328,10 @@ pub(crate) fn plan(
         if !rdma.is_empty() {
             probe.require("rdma", &field)?;
         }
-        for (device, l) in rdma {
+        // Sorted so the write order, and therefore any error, is reproducible.
+        let mut devices: Vec<_> = rdma.iter().collect();
+        devices.sort_by_key(|(device, _)| device.as_str());
+        for (device, l) in devices {
             if device.is_empty() || device.contains(char::is_whitespace) {
                 return Err(CgroupError::invalid(
                     &field,
@@ -548,7 +549,12 @@ fn plan_cpu(
                 )?;
             }
             if let Some(p) = rt_period {
-                plan.push("cpu", "cpu.rt_period_us", p.to_string(), f("realtimePeriod"));
+                plan.push(
+                    "cpu",
+                    "cpu.rt_period_us",
+                    p.to_string(),
+                    f("realtimePeriod"),
+                );
             }
             if let Some(r) = rt_runtime {
                 plan.push(
@@ -792,7 +798,12 @@ fn memory_v1(m: &LinuxMemory, probe: &dyn Probe, plan: &mut Plan) -> Result<(), 
         }
     }
     if let Some(s) = m.swappiness() {
-        plan.push("memory", "memory.swappiness", s.to_string(), f("swappiness"));
+        plan.push(
+            "memory",
+            "memory.swappiness",
+            s.to_string(),
+            f("swappiness"),
+        );
     }
     if let Some(d) = m.disable_oom_killer() {
         plan.push(
@@ -1002,8 +1013,9 @@ fn plan_blkio(
                 .into_iter()
                 .find(|file| probe.has_file("blkio", file));
             if let Some(w) = weight {
-                let file = weight_file
-                    .ok_or_else(|| no_weight_file(f("weight"), "blkio.weight or blkio.bfq.weight"))?;
+                let file = weight_file.ok_or_else(|| {
+                    no_weight_file(f("weight"), "blkio.weight or blkio.bfq.weight")
+                })?;
                 plan.push("blkio", file, w.to_string(), f("weight"));
             }
             if let Some(w) = leaf_weight {
@@ -1023,6 +1035,11 @@ fn plan_blkio(
                     let w = blkio_weight(w, &format!("{field}.weight"))?;
                     let file = match weight_file {
                         Some("blkio.weight") => "blkio.weight_device",
+                        // Newer kernels split per-device BFQ weights into their
+                        // own file; older ones take "maj:min weight" in bfq.weight.
+                        Some(_) if probe.has_file("blkio", "blkio.bfq.weight_device") => {
+                            "blkio.bfq.weight_device"
+                        }
                         Some(other) => other,
                         None => {
                             return Err(no_weight_file(
@@ -1031,7 +1048,12 @@ fn plan_blkio(
                             ))
                         }
                     };
-                    plan.push("blkio", file, format!("{dev} {w}"), format!("{field}.weight"));
+                    plan.push(
+                        "blkio",
+                        file,
+                        format!("{dev} {w}"),
+                        format!("{field}.weight"),
+                    );
                 }
                 if let Some(w) = d.leaf_weight() {
                     let w = blkio_weight(w, &format!("{field}.leafWeight"))?;
@@ -1057,9 +1079,7 @@ fn plan_blkio(
                     if !probe.has_file("blkio", file) {
                         return Err(CgroupError::unsupported(
                             field,
-                            format!(
-                                "the kernel has no {file} (CONFIG_BLK_DEV_THROTTLING is off)"
-                            ),
+                            format!("the kernel has no {file} (CONFIG_BLK_DEV_THROTTLING is off)"),
                         ));
                     }
                     // A rate of 0 removes the rule, which is what "no limit" means here.
@@ -1068,9 +1088,7 @@ fn plan_blkio(
             }
         }
         Version::V2 => {
-            if leaf_weight.is_some()
-                || weight_devices.iter().any(|d| d.leaf_weight().is_some())
-            {
+            if leaf_weight.is_some() || weight_devices.iter().any(|d| d.leaf_weight().is_some()) {
                 return Err(CgroupError::unsupported(
                     f("leafWeight"),
                     "cgroup v2 has no leaf weights; leave leafWeight unset",
@@ -1246,7 +1264,9 @@ fn plan_network(
         let field = format!("{}[{i}]", f("priorities"));
         let name = p.name();
         // IFNAMSIZ is 16 including the terminating NUL.
-        if name.is_empty() || name.len() > 15 || name.contains(|c: char| c.is_whitespace() || c == '/')
+        if name.is_empty()
+            || name.len() > 15
+            || name.contains(|c: char| c.is_whitespace() || c == '/')
         {
             return Err(CgroupError::invalid(
                 format!("{field}.name"),
@@ -1268,9 +1288,9 @@ fn plan_network(
 mod tests {
     use super::*;
     use oci_spec::runtime::{
-        LinuxBlockIoBuilder, LinuxCpuBuilder, LinuxDeviceCgroupBuilder,
-        LinuxHugepageLimitBuilder, LinuxMemoryBuilder, LinuxPidsBuilder, LinuxResourcesBuilder,
-        LinuxThrottleDeviceBuilder, LinuxWeightDeviceBuilder,
+        LinuxBlockIoBuilder, LinuxCpuBuilder, LinuxDeviceCgroupBuilder, LinuxHugepageLimitBuilder,
+        LinuxMemoryBuilder, LinuxPidsBuilder, LinuxResourcesBuilder, LinuxThrottleDeviceBuilder,
+        LinuxWeightDeviceBuilder,
     };
     use std::collections::{BTreeMap, HashMap};
 
@@ -1405,7 +1425,12 @@ mod tests {
         );
         // Swap alone is derived from the limit in force.
         let r = LinuxResourcesBuilder::default()
-            .memory(LinuxMemoryBuilder::default().swap(5_000_i64).build().unwrap())
+            .memory(
+                LinuxMemoryBuilder::default()
+                    .swap(5_000_i64)
+                    .build()
+                    .unwrap(),
+            )
             .build()
             .unwrap();
         let probe = MapProbe::with(&[("memory.swap.max", "max"), ("memory.max", "4000\n")]);
@@ -1427,25 +1452,35 @@ mod tests {
             "linux.resources.memory.limit: value -5 is invalid (must be > 0 or -1 for unlimited)"
         );
         let msg = err_msg(
-            &mem(
-                LinuxMemoryBuilder::default()
-                    .limit(100_i64)
-                    .swap(50_i64)
-                    .build()
-                    .unwrap(),
-            ),
+            &mem(LinuxMemoryBuilder::default()
+                .limit(100_i64)
+                .swap(50_i64)
+                .build()
+                .unwrap()),
             Version::V1,
             &probe,
         );
-        assert!(msg.starts_with("linux.resources.memory.swap: value 50 is invalid"), "{msg}");
+        assert!(
+            msg.starts_with("linux.resources.memory.swap: value 50 is invalid"),
+            "{msg}"
+        );
         let msg = err_msg(
-            &mem(LinuxMemoryBuilder::default().swappiness(101_u64).build().unwrap()),
+            &mem(LinuxMemoryBuilder::default()
+                .swappiness(101_u64)
+                .build()
+                .unwrap()),
             Version::V1,
             &probe,
         );
-        assert!(msg.starts_with("linux.resources.memory.swappiness"), "{msg}");
+        assert!(
+            msg.starts_with("linux.resources.memory.swappiness"),
+            "{msg}"
+        );
         let msg = err_msg(
-            &mem(LinuxMemoryBuilder::default().swappiness(10_u64).build().unwrap()),
+            &mem(LinuxMemoryBuilder::default()
+                .swappiness(10_u64)
+                .build()
+                .unwrap()),
             Version::V2,
             &probe,
         );
@@ -1453,26 +1488,22 @@ mod tests {
         // checkBeforeUpdate compares with current usage.
         let probe = MapProbe::with(&[("memory.current", "5000\n")]);
         let msg = err_msg(
-            &mem(
-                LinuxMemoryBuilder::default()
-                    .limit(4096_i64)
-                    .check_before_update(true)
-                    .build()
-                    .unwrap(),
-            ),
+            &mem(LinuxMemoryBuilder::default()
+                .limit(4096_i64)
+                .check_before_update(true)
+                .build()
+                .unwrap()),
             Version::V2,
             &probe,
         );
         assert!(msg.contains("below the current usage of 5000"), "{msg}");
         // Swap without accounting is refused rather than dropped.
         let msg = err_msg(
-            &mem(
-                LinuxMemoryBuilder::default()
-                    .limit(4096_i64)
-                    .swap(8192_i64)
-                    .build()
-                    .unwrap(),
-            ),
+            &mem(LinuxMemoryBuilder::default()
+                .limit(4096_i64)
+                .swap(8192_i64)
+                .build()
+                .unwrap()),
             Version::V2,
             &MapProbe::default(),
         );
@@ -1516,7 +1547,12 @@ mod tests {
         );
         // Period alone keeps the quota in force.
         let r = LinuxResourcesBuilder::default()
-            .cpu(LinuxCpuBuilder::default().period(20_000_u64).build().unwrap())
+            .cpu(
+                LinuxCpuBuilder::default()
+                    .period(20_000_u64)
+                    .build()
+                    .unwrap(),
+            )
             .build()
             .unwrap();
         let probe = MapProbe::with(&[("cpu.max", "30000 100000\n")]);
@@ -1572,23 +1608,19 @@ mod tests {
             let msg = err_msg(&cpu(c), Version::V1, &probe);
             assert!(msg.starts_with(want), "{msg}");
         }
-        let rt = cpu(
-            LinuxCpuBuilder::default()
-                .realtime_runtime(1000_i64)
-                .build()
-                .unwrap(),
-        );
+        let rt = cpu(LinuxCpuBuilder::default()
+            .realtime_runtime(1000_i64)
+            .build()
+            .unwrap());
         assert!(err_msg(&rt, Version::V2, &probe).contains("no real-time CPU budget"));
         // v1 without CONFIG_RT_GROUP_SCHED.
         assert!(err_msg(&rt, Version::V1, &probe).contains("CONFIG_RT_GROUP_SCHED"));
         let probe = MapProbe::with(&[("cpu.rt_runtime_us", "0")]);
-        let rt = cpu(
-            LinuxCpuBuilder::default()
-                .realtime_runtime(1000_i64)
-                .realtime_period(500_u64)
-                .build()
-                .unwrap(),
-        );
+        let rt = cpu(LinuxCpuBuilder::default()
+            .realtime_runtime(1000_i64)
+            .realtime_period(500_u64)
+            .build()
+            .unwrap());
         assert!(err_msg(&rt, Version::V1, &probe).contains("must not exceed realtimePeriod"));
     }
 
@@ -1609,7 +1641,10 @@ mod tests {
             writes(&plan(&pids(-1), Version::V2, &probe).unwrap()),
             vec![("pids.max", "max")]
         );
-        assert!(plan(&pids(0), Version::V2, &probe).unwrap().writes.is_empty());
+        assert!(plan(&pids(0), Version::V2, &probe)
+            .unwrap()
+            .writes
+            .is_empty());
         assert!(err_msg(&pids(-2), Version::V2, &probe)
             .starts_with("linux.resources.pids.limit: value -2 is invalid"));
     }
@@ -1656,6 +1691,16 @@ mod tests {
                 ("blkio.throttle.write_iops_device", "8:16 0"),
             ]
         );
+        let v1_split = MapProbe::with(&[
+            ("blkio.bfq.weight", "100"),
+            ("blkio.bfq.weight_device", ""),
+            ("blkio.throttle.read_bps_device", ""),
+            ("blkio.throttle.write_iops_device", ""),
+        ]);
+        assert_eq!(
+            writes(&plan(&r, Version::V1, &v1_split).unwrap())[1],
+            ("blkio.bfq.weight_device", "8:0 300")
+        );
         let v2 = MapProbe::with(&[("io.weight", "default 100"), ("io.max", "")]);
         assert_eq!(
             writes(&plan(&r, Version::V2, &v2).unwrap()),
@@ -1667,9 +1712,17 @@ mod tests {
             ]
         );
         let msg = err_msg(&r, Version::V1, &MapProbe::default());
-        assert!(msg.starts_with("linux.resources.blockIO.weight: the kernel offers no"), "{msg}");
+        assert!(
+            msg.starts_with("linux.resources.blockIO.weight: the kernel offers no"),
+            "{msg}"
+        );
         let bad = LinuxResourcesBuilder::default()
-            .block_io(LinuxBlockIoBuilder::default().weight(5_u16).build().unwrap())
+            .block_io(
+                LinuxBlockIoBuilder::default()
+                    .weight(5_u16)
+                    .build()
+                    .unwrap(),
+            )
             .build()
             .unwrap();
         assert!(err_msg(&bad, Version::V2, &v2).contains("between 10 and 1000"));
@@ -1775,6 +1828,21 @@ mod tests {
     }
 
     #[test]
+    fn rdma_lines() {
+        let r: LinuxResources = serde_json::from_str(
+            r#"{"rdma":{"mlx5_1":{"hcaHandles":2},"mlx5_0":{"hcaHandles":3,"hcaObjects":10}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            writes(&plan(&r, Version::V2, &MapProbe::default()).unwrap()),
+            vec![
+                ("rdma.max", "mlx5_0 hca_handle=3 hca_object=10"),
+                ("rdma.max", "mlx5_1 hca_handle=2 hca_object=max"),
+            ]
+        );
+    }
+
+    #[test]
     fn unified_and_network_rules() {
         let mut unified = HashMap::new();
         unified.insert("memory.high".to_string(), "1000000".to_string());
@@ -1815,7 +1883,10 @@ mod tests {
             ]
         );
         let msg = err_msg(&r, Version::V2, &MapProbe::default());
-        assert!(msg.starts_with("linux.resources.network.classID: cgroup v2 has no"), "{msg}");
+        assert!(
+            msg.starts_with("linux.resources.network.classID: cgroup v2 has no"),
+            "{msg}"
+        );
         let probe = MapProbe {
             missing: vec!["net_cls"],
             ..MapProbe::default()

@@ -431,8 +431,11 @@ mod tests {
         fs::write(d.join("memory.stat"), "anon 10\nfile 20\n").unwrap();
         fs::write(d.join("pids.current"), "3\n").unwrap();
         fs::write(d.join("pids.max"), "max\n").unwrap();
-        fs::write(d.join("io.stat"), "8:0 rbytes=10 wbytes=20 rios=1 wios=2 dbytes=0 dios=0\n")
-            .unwrap();
+        fs::write(
+            d.join("io.stat"),
+            "8:0 rbytes=10 wbytes=20 rios=1 wios=2 dbytes=0 dios=0\n",
+        )
+        .unwrap();
         fs::write(d.join("hugetlb.2MB.max"), "max\n").unwrap();
         fs::write(d.join("hugetlb.2MB.rsvd.max"), "max\n").unwrap();
         fs::write(d.join("hugetlb.2MB.current"), "0\n").unwrap();
@@ -467,7 +470,11 @@ mod tests {
         fs::write(d.join("cpuacct.usage_percpu"), "600 400 \n").unwrap();
         fs::write(d.join("cpuacct.usage_user"), "700\n").unwrap();
         fs::write(d.join("cpuacct.usage_sys"), "300\n").unwrap();
-        fs::write(d.join("cpu.stat"), "nr_periods 5\nnr_throttled 2\nthrottled_time 99\n").unwrap();
+        fs::write(
+            d.join("cpu.stat"),
+            "nr_periods 5\nnr_throttled 2\nthrottled_time 99\n",
+        )
+        .unwrap();
         fs::write(d.join("memory.usage_in_bytes"), "8192\n").unwrap();
         fs::write(d.join("memory.limit_in_bytes"), "9223372036854771712\n").unwrap();
         fs::write(d.join("memory.stat"), "cache 5\ntotal_cache 6\n").unwrap();

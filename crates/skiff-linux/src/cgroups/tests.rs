@@ -22,15 +22,16 @@ fn put(dir: &Path, files: &[(&str, &str)]) {
 }
 
 fn read(path: impl AsRef<Path>) -> String {
-    fs::read_to_string(path.as_ref())
-        .unwrap_or_else(|e| panic!("{}: {e}", path.as_ref().display()))
+    fs::read_to_string(path.as_ref()).unwrap_or_else(|e| panic!("{}: {e}", path.as_ref().display()))
 }
 
 fn resources(json: &str) -> LinuxResources {
     serde_json::from_str(json).unwrap()
 }
 
-const V1_CONTROLLERS: &[&str] = &["cpu", "cpuacct", "cpuset", "memory", "pids", "freezer", "devices"];
+const V1_CONTROLLERS: &[&str] = &[
+    "cpu", "cpuacct", "cpuset", "memory", "pids", "freezer", "devices",
+];
 
 /// v1 hierarchies under `root/<controller>`, with the leaf `ctr` pre-populated.
 fn fake_v1(root: &Path, unified: Option<PathBuf>) -> Layout {
@@ -38,7 +39,10 @@ fn fake_v1(root: &Path, unified: Option<PathBuf>) -> Layout {
         put(&root.join(c), &[("cgroup.procs", "")]);
         put(&root.join(c).join("ctr"), &[("cgroup.procs", "")]);
     }
-    put(&root.join("cpuset"), &[("cpuset.cpus", "0-1\n"), ("cpuset.mems", "0\n")]);
+    put(
+        &root.join("cpuset"),
+        &[("cpuset.cpus", "0-1\n"), ("cpuset.mems", "0\n")],
+    );
     put(
         &root.join("cpuset/ctr"),
         &[("cpuset.cpus", "\n"), ("cpuset.mems", "\n")],
@@ -61,16 +65,17 @@ fn fake_v1(root: &Path, unified: Option<PathBuf>) -> Layout {
             ("memory.usage_in_bytes", "4096\n"),
         ],
     );
-    put(&root.join("pids/ctr"), &[("pids.max", "max\n"), ("pids.current", "0\n")]);
+    put(
+        &root.join("pids/ctr"),
+        &[("pids.max", "max\n"), ("pids.current", "0\n")],
+    );
     put(&root.join("freezer/ctr"), &[("freezer.state", "THAWED\n")]);
     put(
         &root.join("devices/ctr"),
         &[("devices.allow", ""), ("devices.deny", "")],
     );
     Layout::new(
-        V1_CONTROLLERS
-            .iter()
-            .map(|c| (c.to_string(), root.join(c))),
+        V1_CONTROLLERS.iter().map(|c| (c.to_string(), root.join(c))),
         unified,
     )
 }
@@ -125,7 +130,10 @@ fn v1_writes_exact_values() {
         .build()
         .unwrap();
     m.apply(&r).unwrap();
-    assert_eq!(read(root.join("memory/ctr/memory.limit_in_bytes")), "1073741824");
+    assert_eq!(
+        read(root.join("memory/ctr/memory.limit_in_bytes")),
+        "1073741824"
+    );
     assert_eq!(
         read(root.join("memory/ctr/memory.memsw.limit_in_bytes")),
         "2147483648"
@@ -177,7 +185,8 @@ fn v1_bad_values_leave_nothing_written() {
         ))
         .unwrap_err();
     assert!(
-        err.to_string().starts_with("linux.resources.cpu.quota: value -5 is invalid"),
+        err.to_string()
+            .starts_with("linux.resources.cpu.quota: value -5 is invalid"),
         "{err}"
     );
     let memory = tmp.path().join("memory/ctr/memory.limit_in_bytes");
@@ -188,7 +197,10 @@ fn v1_bad_values_leave_nothing_written() {
     let err = m
         .apply(&resources(r#"{"unified":{"memory.high":"1"}}"#))
         .unwrap_err();
-    assert!(err.to_string().starts_with("linux.resources.unified: "), "{err}");
+    assert!(
+        err.to_string().starts_with("linux.resources.unified: "),
+        "{err}"
+    );
 
     // net_cls is not mounted in this fake.
     let err = m
@@ -207,7 +219,10 @@ fn v1_on_hybrid_sends_hugetlb_to_the_unified_hierarchy() {
     let unified = tmp.path().join("unified");
     put(
         &unified,
-        &[("cgroup.controllers", "hugetlb\n"), ("cgroup.subtree_control", "")],
+        &[
+            ("cgroup.controllers", "hugetlb\n"),
+            ("cgroup.subtree_control", ""),
+        ],
     );
     put(
         &unified.join("ctr"),
@@ -352,19 +367,28 @@ fn v2_errors_name_the_field_and_write_nothing() {
         "{msg}"
     );
     assert!(msg.contains("not delegated"), "{msg}");
-    assert_eq!(read(ctr.join("memory.max")), "max\n", "validated before writing");
+    assert_eq!(
+        read(ctr.join("memory.max")),
+        "max\n",
+        "validated before writing"
+    );
 
     let err = m
         .apply(&resources(r#"{"network":{"classID":1}}"#))
         .unwrap_err();
     assert!(
-        err.to_string().starts_with("linux.resources.network.classID: cgroup v2 has no"),
+        err.to_string()
+            .starts_with("linux.resources.network.classID: cgroup v2 has no"),
         "{err}"
     );
     let err = m
         .apply(&resources(r#"{"cpu":{"realtimeRuntime":950000}}"#))
         .unwrap_err();
-    assert!(err.to_string().starts_with("linux.resources.cpu.realtimeRuntime"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("linux.resources.cpu.realtimeRuntime"),
+        "{err}"
+    );
     let err = m
         .apply(&resources(r#"{"unified":{"rdma.max":"x"}}"#))
         .unwrap_err();
@@ -382,7 +406,11 @@ fn manager_checks_driver_and_path() {
     let err = manager(&v2, Path::new("/x"), DriverKind::V1)
         .err()
         .expect("v1 on a v2 host");
-    assert!(err.to_string().starts_with("the v1 cgroup driver cannot be used"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("the v1 cgroup driver cannot be used"),
+        "{err}"
+    );
 
     let v1 = Layout::new([("memory", tmp.path().join("memory"))], None);
     let err = manager(&v1, Path::new("/x"), DriverKind::V2)
@@ -394,7 +422,10 @@ fn manager_checks_driver_and_path() {
         let err = manager(&v2, Path::new(bad), DriverKind::V2)
             .err()
             .expect("bad path");
-        assert!(err.to_string().starts_with("linux.cgroupsPath: "), "{bad}: {err}");
+        assert!(
+            err.to_string().starts_with("linux.cgroupsPath: "),
+            "{bad}: {err}"
+        );
     }
 }
 
@@ -407,7 +438,10 @@ fn operations_on_missing_cgroups() {
     m.destroy().unwrap();
     m.kill_all(libc::SIGTERM).unwrap();
     let err = m.apply(&resources(r#"{"pids":{"limit":1}}"#)).unwrap_err();
-    assert!(err.to_string().contains("create() must run before apply"), "{err}");
+    assert!(
+        err.to_string().contains("create() must run before apply"),
+        "{err}"
+    );
     assert!(m.pids().is_err());
 }
 

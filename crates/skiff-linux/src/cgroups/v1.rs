@@ -96,15 +96,23 @@ impl V1Manager {
         })
     }
 
+    /// Only the freezer hierarchy matters here, so a cgroup that is partly
+    /// gone (e.g. after a failed create) can still be paused or resumed.
     fn freezer_file_or_err(&self, action: &'static str) -> Result<PathBuf, CgroupError> {
-        self.ensure_exists(action)?;
-        self.freezer_state_file().ok_or_else(|| {
-            CgroupError::unsupported(
+        let Some(dir) = self.dirs.get("freezer") else {
+            return Err(CgroupError::unsupported(
                 "freezer",
                 "the v1 freezer controller is not mounted, so the container cannot be \
                  paused; mount it at /sys/fs/cgroup/freezer",
-            )
-        })
+            ));
+        };
+        if !dir.is_dir() {
+            return Err(CgroupError::NotCreated {
+                path: dir.clone(),
+                action,
+            });
+        }
+        Ok(dir.join("freezer.state"))
     }
 
     /// A new cpuset cgroup starts with empty cpus and mems, and the kernel
@@ -198,7 +206,8 @@ impl CgroupManager for V1Manager {
 
     fn create(&self) -> Result<(), CgroupError> {
         for dir in self.hierarchy_dirs() {
-            fsutil::mkdir_p(dir)?;
+            let created = fsutil::mkdir_p(dir)?;
+            tracing::debug!(?created, "cgroup v1 directories created");
         }
         self.init_cpuset()?;
         if let Some(companion) = &self.companion {
@@ -305,24 +314,30 @@ impl CgroupManager for V1Manager {
     }
 
     fn is_frozen(&self) -> Result<bool, CgroupError> {
-        self.ensure_exists("is_frozen")?;
-        match self.freezer_state_file() {
+        if self.freezer_state_file().is_none() {
             // Without a freezer nothing can be paused.
-            None => Ok(false),
-            Some(file) => Ok(Self::read_freezer_state(&file)? == "FROZEN"),
+            self.ensure_exists("is_frozen")?;
+            return Ok(false);
         }
+        let file = self.freezer_file_or_err("is_frozen")?;
+        Ok(Self::read_freezer_state(&file)? == "FROZEN")
     }
 
     fn pids(&self) -> Result<Vec<i32>, CgroupError> {
-        self.ensure_exists("pids")?;
         let dir = PIDS_PREFERENCE
             .iter()
             .find_map(|c| self.dirs.get(*c))
             .or_else(|| self.dirs.values().next());
-        match dir {
-            Some(dir) => fsutil::pids_recursive(dir),
-            None => Ok(Vec::new()),
+        let Some(dir) = dir else {
+            return Ok(Vec::new());
+        };
+        if !dir.is_dir() {
+            return Err(CgroupError::NotCreated {
+                path: dir.clone(),
+                action: "pids",
+            });
         }
+        fsutil::pids_recursive(dir)
     }
 
     fn stats(&self) -> Result<Stats, CgroupError> {
@@ -330,9 +345,7 @@ impl CgroupManager for V1Manager {
         let get = |c: &str| self.dirs.get(c).map(PathBuf::as_path);
         let hugetlb = match (get("hugetlb"), &self.companion) {
             (Some(dir), _) => stats::hugetlb(dir, false)?,
-            (None, Some(companion)) if companion.exists() => {
-                stats::hugetlb(companion.dir(), true)?
-            }
+            (None, Some(companion)) if companion.exists() => stats::hugetlb(companion.dir(), true)?,
             _ => BTreeMap::new(),
         };
         Ok(Stats {
@@ -341,7 +354,10 @@ impl CgroupManager for V1Manager {
                 .map(stats::memory_v1)
                 .transpose()?
                 .unwrap_or_default(),
-            pids: get("pids").map(stats::pids).transpose()?.unwrap_or_default(),
+            pids: get("pids")
+                .map(stats::pids)
+                .transpose()?
+                .unwrap_or_default(),
             blkio: get("blkio")
                 .map(stats::blkio_v1)
                 .transpose()?
@@ -370,9 +386,15 @@ impl CgroupManager for V1Manager {
         } else {
             false
         };
-        let result = self
-            .pids()
-            .and_then(|pids| pids.into_iter().try_for_each(|p| fsutil::signal(p, signal)));
+        // Every hierarchy, not just the one pids() reads: after a partial
+        // create or a stray move a task may sit in only some of them.
+        let mut pids = Vec::new();
+        for dir in self.hierarchy_dirs() {
+            pids.extend(fsutil::pids_recursive(dir)?);
+        }
+        pids.sort_unstable();
+        pids.dedup();
+        let result = pids.into_iter().try_for_each(|p| fsutil::signal(p, signal));
         if froze || (was_frozen && signal == libc::SIGKILL) {
             self.thaw()?;
         }

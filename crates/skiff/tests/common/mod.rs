@@ -75,7 +75,7 @@ impl TestBundle {
 
     /// `skiff runtime --root <root> <args>`.
     pub fn runtime(&self, args: &[&str]) -> Output {
-        self.runtime_cmd(args).output().expect("run skiff")
+        output_via_files(self.runtime_cmd(args))
     }
 
     pub fn runtime_cmd(&self, args: &[&str]) -> Command {
@@ -129,6 +129,27 @@ impl Drop for TestBundle {
             .args(["delete", "--force", &self.id])
             .stderr(Stdio::null())
             .status();
+    }
+}
+
+/// Like `Command::output`, but through files: a detached container inherits
+/// the runtime's stdout and stderr, and pipes would stay open until it exits.
+pub fn output_via_files(mut cmd: Command) -> Output {
+    let out = tempfile::tempfile().expect("stdout file");
+    let err = tempfile::tempfile().expect("stderr file");
+    cmd.stdout(out.try_clone().expect("dup")).stderr(err.try_clone().expect("dup"));
+    let status = cmd.status().expect("run skiff");
+    let read = |mut f: std::fs::File| {
+        use std::io::{Read, Seek};
+        let mut buf = Vec::new();
+        f.rewind().expect("rewind");
+        f.read_to_end(&mut buf).expect("read");
+        buf
+    };
+    Output {
+        status,
+        stdout: read(out),
+        stderr: read(err),
     }
 }
 
