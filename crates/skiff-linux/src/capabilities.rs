@@ -111,7 +111,6 @@ pub fn restrict_bounding(keep: &Capabilities) -> Result<(), CapError> {
 pub fn validate(caps: &LinuxCapabilities) -> Result<(), CapError> {
     let empty = Capabilities::new();
     let permitted = caps.permitted().as_ref().unwrap_or(&empty);
-    let inheritable = caps.inheritable().as_ref().unwrap_or(&empty);
 
     // Sorted so the error names the same capability on every run.
     let mut effective: Vec<_> = caps.effective().iter().flatten().collect();

@@ -279,7 +279,11 @@ pub enum TargetKind {
 
 /// Resolve `path` inside `root`, creating missing components (directories, and the
 /// last one as `kind`), and return an `O_PATH` fd to the result.
-pub fn ensure_in_root(root: &OwnedFd, path: &Path, kind: TargetKind) -> Result<OwnedFd, MountError> {
+pub fn ensure_in_root(
+    root: &OwnedFd,
+    path: &Path,
+    kind: TargetKind,
+) -> Result<OwnedFd, MountError> {
     let rel = relative(path);
     let display = path.display().to_string();
     let root_display = fd_path(root.as_raw_fd());
@@ -287,13 +291,14 @@ pub fn ensure_in_root(root: &OwnedFd, path: &Path, kind: TargetKind) -> Result<O
         return Ok(fd);
     }
     let names: Vec<&OsStr> = rel.iter().collect();
-    let mut dir = open_in_root(root, Path::new("."), libc::O_PATH | libc::O_DIRECTORY).map_err(|e| {
-        MountError::Resolve {
-            path: display.clone(),
-            root: root_display.clone(),
-            source: e,
-        }
-    })?;
+    let mut dir =
+        open_in_root(root, Path::new("."), libc::O_PATH | libc::O_DIRECTORY).map_err(|e| {
+            MountError::Resolve {
+                path: display.clone(),
+                root: root_display.clone(),
+                source: e,
+            }
+        })?;
     let mut walked = PathBuf::new();
     for (i, name) in names.iter().enumerate() {
         walked.push(name);
@@ -325,7 +330,11 @@ pub fn ensure_in_root(root: &OwnedFd, path: &Path, kind: TargetKind) -> Result<O
                 libc::openat(
                     dir.as_raw_fd(),
                     cname.as_ptr(),
-                    libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW,
+                    libc::O_CREAT
+                        | libc::O_EXCL
+                        | libc::O_WRONLY
+                        | libc::O_CLOEXEC
+                        | libc::O_NOFOLLOW,
                     0o644,
                 )
             };
@@ -470,7 +479,10 @@ mod tests {
         let o = opts(&["rbind", "ro", "nosuid", "rslave"]);
         assert!(o.is_bind());
         assert!(o.flags.contains(MsFlags::MS_REC));
-        assert_eq!(o.bind_remount_flags(), MsFlags::MS_RDONLY | MsFlags::MS_NOSUID);
+        assert_eq!(
+            o.bind_remount_flags(),
+            MsFlags::MS_RDONLY | MsFlags::MS_NOSUID
+        );
         assert_eq!(o.propagation, MsFlags::MS_SLAVE | MsFlags::MS_REC);
     }
 
@@ -525,10 +537,17 @@ mod tests {
             nix::sys::stat::Mode::empty(),
         )
         .expect("open root");
-        let made = ensure_in_root(&rootfd, Path::new("/abs/created/deep"), TargetKind::Directory)
-            .expect("create through symlink");
+        let made = ensure_in_root(
+            &rootfd,
+            Path::new("/abs/created/deep"),
+            TargetKind::Directory,
+        )
+        .expect("create through symlink");
         drop(made);
-        assert!(root.join("created/deep").is_dir(), "created inside the root");
+        assert!(
+            root.join("created/deep").is_dir(),
+            "created inside the root"
+        );
         let made = ensure_in_root(&rootfd, Path::new("/up/file"), TargetKind::File).expect("file");
         drop(made);
         assert!(root.join("file").is_file());

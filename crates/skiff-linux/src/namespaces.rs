@@ -80,7 +80,11 @@ mod tests {
                 continue;
             }
             let fd = open_ns(Path::new(&path)).expect("open own namespace");
-            assert_eq!(ns_type_of(&fd).expect("NS_GET_NSTYPE"), clone_flag(kind), "{path}");
+            assert_eq!(
+                ns_type_of(&fd).expect("NS_GET_NSTYPE"),
+                clone_flag(kind),
+                "{path}"
+            );
         }
     }
 }

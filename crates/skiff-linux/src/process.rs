@@ -73,7 +73,13 @@ impl Channel {
         let cmsg = [ControlMessage::ScmRights(fds)];
         let cmsgs: &[ControlMessage] = if fds.is_empty() { &[] } else { &cmsg };
         loop {
-            match sendmsg::<()>(self.fd.as_raw_fd(), &iov, cmsgs, MsgFlags::MSG_NOSIGNAL, None) {
+            match sendmsg::<()>(
+                self.fd.as_raw_fd(),
+                &iov,
+                cmsgs,
+                MsgFlags::MSG_NOSIGNAL,
+                None,
+            ) {
                 Err(Errno::EINTR) => continue,
                 other => return other.map(drop),
             }
@@ -194,7 +200,8 @@ mod tests {
         let (a, b) = Channel::pair().expect("pair");
         let file = tempfile::tempfile().expect("tempfile");
         a.send(b"one").expect("send");
-        a.send_with_fds(b"two", &[file.as_raw_fd()]).expect("send fd");
+        a.send_with_fds(b"two", &[file.as_raw_fd()])
+            .expect("send fd");
         assert_eq!(b.recv().expect("recv"), b"one");
         let (msg, fds) = b.recv_with_fds().expect("recv fd");
         assert_eq!(msg, b"two");

@@ -22,9 +22,8 @@ pub fn busybox_bundle(dir: &Path, args: &[&str]) -> Result<PathBuf> {
     }
     let busybox = rootfs.join("bin/busybox");
     if !busybox.exists() {
-        std::fs::copy(BUSYBOX, &busybox).sys(|| {
-            format!("cannot copy {BUSYBOX} (install busybox-static) into the bundle")
-        })?;
+        std::fs::copy(BUSYBOX, &busybox)
+            .sys(|| format!("cannot copy {BUSYBOX} (install busybox-static) into the bundle"))?;
     }
     // Ask the host's copy: executing the fresh copy can fail with ETXTBSY while
     // another thread of the caller forks with the copy's write fd still open.
@@ -39,8 +38,11 @@ pub fn busybox_bundle(dir: &Path, args: &[&str]) -> Result<PathBuf> {
                 .sys(|| format!("cannot link {}", link.display()))?;
         }
     }
-    std::fs::write(rootfs.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n")
-        .sys(|| "cannot write etc/passwd".to_string())?;
+    std::fs::write(
+        rootfs.join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n",
+    )
+    .sys(|| "cannot write etc/passwd".to_string())?;
     std::fs::write(rootfs.join("etc/group"), "root:x:0:\nnogroup:x:65534:\n")
         .sys(|| "cannot write etc/group".to_string())?;
     let mut spec = crate::spec::default_spec(false);
@@ -51,7 +53,8 @@ pub fn busybox_bundle(dir: &Path, args: &[&str]) -> Result<PathBuf> {
     if let Some(root) = spec.root_mut() {
         root.set_readonly(Some(false));
     }
-    let text = serde_json::to_string_pretty(&spec).map_err(|e| RuntimeError::Init(e.to_string()))?;
+    let text =
+        serde_json::to_string_pretty(&spec).map_err(|e| RuntimeError::Init(e.to_string()))?;
     std::fs::write(dir.join("config.json"), text).sys(|| "cannot write config.json".to_string())?;
     Ok(dir.to_path_buf())
 }
@@ -61,7 +64,13 @@ fn median(samples: &mut [Duration]) -> Duration {
     samples[samples.len() / 2]
 }
 
-fn time_once(program: &Path, prefix: &[&str], root: &Path, bundle: &Path, id: &str) -> Result<Duration> {
+fn time_once(
+    program: &Path,
+    prefix: &[&str],
+    root: &Path,
+    bundle: &Path,
+    id: &str,
+) -> Result<Duration> {
     let started = Instant::now();
     let status = Command::new(program)
         .args(prefix)
@@ -102,7 +111,13 @@ pub fn runtime_lifecycle(skiff: &Path, runc: &str, rounds: usize) -> Result<Stri
             &format!("bench-skiff-{i}"),
         )?);
         if let Some(runc) = &runc_path {
-            theirs.push(time_once(runc, &[], &work.join("runc-root"), &bundle, &format!("bench-runc-{i}"))?);
+            theirs.push(time_once(
+                runc,
+                &[],
+                &work.join("runc-root"),
+                &bundle,
+                &format!("bench-runc-{i}"),
+            )?);
         }
     }
     let ours_median = median(&mut ours);

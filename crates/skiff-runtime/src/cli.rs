@@ -272,13 +272,16 @@ pub fn parse_bytes(text: &str) -> Result<i64> {
     num.parse::<i64>()
         .ok()
         .and_then(|n| n.checked_mul(mult))
-        .ok_or_else(|| RuntimeError::Usage(format!("{text:?} is not a size (e.g. 512m, 1g, 1048576)")))
+        .ok_or_else(|| {
+            RuntimeError::Usage(format!("{text:?} is not a size (e.g. 512m, 1g, 1048576)"))
+        })
 }
 
 fn resources_from_update(args: &UpdateArgs) -> Result<LinuxResources> {
     if args.l3_cache_schema.is_some() || args.mem_bw_schema.is_some() {
         return Err(RuntimeError::Unsupported(
-            "--l3-cache-schema and --mem-bw-schema need Intel RDT, which skiff does not support".into(),
+            "--l3-cache-schema and --mem-bw-schema need Intel RDT, which skiff does not support"
+                .into(),
         ));
     }
     let mut r: LinuxResources = match &args.resources {
@@ -291,7 +294,7 @@ fn resources_from_update(args: &UpdateArgs) -> Result<LinuxResources> {
         Some(path) => spec::read_json(path)?,
         None => LinuxResources::default(),
     };
-    let mut memory = r.memory().clone().unwrap_or_default();
+    let mut memory = (*r.memory()).unwrap_or_default();
     let mut mem_set = r.memory().is_some();
     if let Some(m) = &args.memory {
         memory.set_limit(Some(parse_bytes(m)?));
@@ -386,7 +389,9 @@ fn exec_process(root: &StateRoot, args: &ExecArgs) -> Result<Process> {
         };
         let parse = |s: &str, what: &str| {
             s.parse::<u32>().map_err(|_| {
-                RuntimeError::Usage(format!("--user {user:?}: {what} must be numeric (UID[:GID])"))
+                RuntimeError::Usage(format!(
+                    "--user {user:?}: {what} must be numeric (UID[:GID])"
+                ))
             })
         };
         let u = process.user_mut();
@@ -404,10 +409,11 @@ fn exec_process(root: &StateRoot, args: &ExecArgs) -> Result<Process> {
     if !args.cap.is_empty() {
         let mut caps = process.capabilities().clone().unwrap_or_default();
         for name in &args.cap {
-            let cap: oci_spec::runtime::Capability = serde_json::from_value(serde_json::Value::String(
-                name.to_ascii_uppercase(),
-            ))
-            .map_err(|_| RuntimeError::Usage(format!("--cap {name:?} is not a capability name")))?;
+            let cap: oci_spec::runtime::Capability =
+                serde_json::from_value(serde_json::Value::String(name.to_ascii_uppercase()))
+                    .map_err(|_| {
+                        RuntimeError::Usage(format!("--cap {name:?} is not a capability name"))
+                    })?;
             let add = |set: &Option<oci_spec::runtime::Capabilities>| {
                 let mut s = set.clone().unwrap_or_default();
                 s.insert(cap);
@@ -433,7 +439,8 @@ fn exec_process(root: &StateRoot, args: &ExecArgs) -> Result<Process> {
 }
 
 fn print_json(value: &impl serde::Serialize) -> Result<()> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| RuntimeError::Init(e.to_string()))?;
+    let text =
+        serde_json::to_string_pretty(value).map_err(|e| RuntimeError::Init(e.to_string()))?;
     println!("{text}");
     Ok(())
 }
@@ -453,7 +460,8 @@ pub fn run(cli: RuntimeCli) -> Result<i32> {
             }
             let text = serde_json::to_string_pretty(&spec::default_spec(rootless))
                 .map_err(|e| RuntimeError::Init(e.to_string()))?;
-            std::fs::write(&path, text + "\n").sys(|| format!("cannot write {}", path.display()))?;
+            std::fs::write(&path, text + "\n")
+                .sys(|| format!("cannot write {}", path.display()))?;
             Ok(0)
         }
         Verb::Create(args) => {
@@ -518,7 +526,11 @@ pub fn run(cli: RuntimeCli) -> Result<i32> {
             list(&root, format, quiet)?;
             Ok(0)
         }
-        Verb::Ps { format, id, ps_args } => {
+        Verb::Ps {
+            format,
+            id,
+            ps_args,
+        } => {
             ps(&root, &id, format, &ps_args)?;
             Ok(0)
         }
@@ -719,7 +731,11 @@ impl RuncLog {
             serde_json::json!({"level": "error", "msg": message, "time": crate::state::now_rfc3339()})
                 .to_string()
         } else {
-            format!("time=\"{}\" level=error msg=\"{}\"", crate::state::now_rfc3339(), message)
+            format!(
+                "time=\"{}\" level=error msg=\"{}\"",
+                crate::state::now_rfc3339(),
+                message
+            )
         };
         if let Some(f) = &mut self.file {
             let _ = writeln!(f, "{line}");
@@ -744,8 +760,14 @@ mod tests {
     #[test]
     fn signals_parse_by_name_and_number() {
         use nix::sys::signal::Signal;
-        assert_eq!(container::parse_signal("KILL").expect("KILL"), Signal::SIGKILL);
-        assert_eq!(container::parse_signal("SIGTERM").expect("SIGTERM"), Signal::SIGTERM);
+        assert_eq!(
+            container::parse_signal("KILL").expect("KILL"),
+            Signal::SIGKILL
+        );
+        assert_eq!(
+            container::parse_signal("SIGTERM").expect("SIGTERM"),
+            Signal::SIGTERM
+        );
         assert_eq!(container::parse_signal("9").expect("9"), Signal::SIGKILL);
         assert_eq!(container::parse_signal("hup").expect("hup"), Signal::SIGHUP);
         assert!(container::parse_signal("NOPE").is_err());
@@ -754,8 +776,14 @@ mod tests {
 
     #[test]
     fn unimplemented_update_flags_fail() {
-        let cli = RuntimeCli::try_parse_from(["skiff-runc", "update", "--l3-cache-schema", "L3:0=f", "c1"])
-            .expect("parses");
+        let cli = RuntimeCli::try_parse_from([
+            "skiff-runc",
+            "update",
+            "--l3-cache-schema",
+            "L3:0=f",
+            "c1",
+        ])
+        .expect("parses");
         let Verb::Update(args) = cli.verb else {
             panic!("not update")
         };
@@ -765,7 +793,15 @@ mod tests {
     #[test]
     fn update_flags_become_resources() {
         let cli = RuntimeCli::try_parse_from([
-            "skiff-runc", "update", "--memory", "64m", "--cpu-quota", "50000", "--pids-limit", "10", "c1",
+            "skiff-runc",
+            "update",
+            "--memory",
+            "64m",
+            "--cpu-quota",
+            "50000",
+            "--pids-limit",
+            "10",
+            "c1",
         ])
         .expect("parses");
         let Verb::Update(args) = cli.verb else {

@@ -91,7 +91,12 @@ fn resources_with_device_rules(spec: &Spec) -> LinuxResources {
     if !rules.is_empty() {
         for dev in devices::default_devices()
             .iter()
-            .chain(linux.and_then(|l| l.devices().as_ref()).into_iter().flatten())
+            .chain(
+                linux
+                    .and_then(|l| l.devices().as_ref())
+                    .into_iter()
+                    .flatten(),
+            )
             // A fifo is not a device; the device cgroup has no rule type for it.
             .filter(|d| d.typ() != oci_spec::runtime::LinuxDeviceType::P)
         {
@@ -189,8 +194,8 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
             (LinuxNamespaceType::Pid | LinuxNamespaceType::Time, Some(path)) => {
                 // These apply to the children of the caller, so the runtime joins
                 // them itself right before cloning the init.
-                let fd = namespaces::open_ns(path)
-                    .sys(|| format!("cannot open {}", path.display()))?;
+                let fd =
+                    namespaces::open_ns(path).sys(|| format!("cannot open {}", path.display()))?;
                 nix::sched::setns(&fd, flag)
                     .sys(|| format!("cannot join {} namespace {}", ns.typ(), path.display()))?;
             }
@@ -212,8 +217,14 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     }
 
     let spec_hooks = spec.hooks().clone().unwrap_or_default();
-    let runtime_hooks = spec_hooks.prestart().as_ref().is_some_and(|h| !h.is_empty())
-        || spec_hooks.create_runtime().as_ref().is_some_and(|h| !h.is_empty());
+    let runtime_hooks = spec_hooks
+        .prestart()
+        .as_ref()
+        .is_some_and(|h| !h.is_empty())
+        || spec_hooks
+            .create_runtime()
+            .as_ref()
+            .is_some_and(|h| !h.is_empty());
     let (parent_end, child_end) = Channel::pair().sys(|| "socketpair".to_string())?;
     let plan = InitPlan {
         spec,
@@ -275,17 +286,25 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         if msg == MSG_READY {
             break;
         } else if msg == MSG_RUN_HOOKS {
-            hooks::run_all("prestart", spec_hooks.prestart().as_deref().unwrap_or_default(), &creating)?;
+            hooks::run_all(
+                "prestart",
+                spec_hooks.prestart().as_deref().unwrap_or_default(),
+                &creating,
+            )?;
             hooks::run_all(
                 "createRuntime",
                 spec_hooks.create_runtime().as_deref().unwrap_or_default(),
                 &creating,
             )?;
-            parent_end.send(b"ok").sys(|| "cannot resume the container process".to_string())?;
+            parent_end
+                .send(b"ok")
+                .sys(|| "cannot resume the container process".to_string())?;
         } else if msg == b"console" && !fds.is_empty() {
             console_master = Some(fds.remove(0));
         } else if let Some(message) = msg.strip_prefix(MSG_ERROR_PREFIX) {
-            return Err(RuntimeError::Init(String::from_utf8_lossy(message).into_owned()));
+            return Err(RuntimeError::Init(
+                String::from_utf8_lossy(message).into_owned(),
+            ));
         } else if msg.is_empty() {
             return Err(RuntimeError::Init(
                 "the container process exited before it was ready".into(),
@@ -364,7 +383,12 @@ pub fn start(root: &StateRoot, id: &str) -> Result<()> {
     nix::unistd::write(&fifo, &[0]).sys(|| "cannot signal the container to start".to_string())?;
     drop(fifo);
     let _ = std::fs::remove_file(&fifo_path);
-    if let Some(poststart) = record.config.hooks().as_ref().and_then(|h| h.poststart().clone()) {
+    if let Some(poststart) = record
+        .config
+        .hooks()
+        .as_ref()
+        .and_then(|h| h.poststart().clone())
+    {
         hooks::run_all_warn("poststart", &poststart, &record.hook_state(Status::Running));
     }
     Ok(())
@@ -382,8 +406,11 @@ pub fn parse_signal(text: &str) -> Result<Signal> {
     } else {
         format!("SIG{upper}")
     };
-    name.parse::<Signal>()
-        .map_err(|_| RuntimeError::Usage(format!("{text:?} is not a signal name (try TERM, KILL, HUP or a number)")))
+    name.parse::<Signal>().map_err(|_| {
+        RuntimeError::Usage(format!(
+            "{text:?} is not a signal name (try TERM, KILL, HUP or a number)"
+        ))
+    })
 }
 
 pub fn kill(root: &StateRoot, id: &str, signal: Signal, all: bool) -> Result<()> {
@@ -460,7 +487,12 @@ pub fn delete(root: &StateRoot, id: &str, force: bool) -> Result<()> {
         let _ = cg.kill_all(Signal::SIGKILL as i32);
         cg.destroy()?;
     }
-    if let Some(poststop) = record.config.hooks().as_ref().and_then(|h| h.poststop().clone()) {
+    if let Some(poststop) = record
+        .config
+        .hooks()
+        .as_ref()
+        .and_then(|h| h.poststop().clone())
+    {
         hooks::run_all_warn("poststop", &poststop, &record.hook_state(Status::Stopped));
     }
     root.remove(id)
@@ -532,13 +564,13 @@ pub fn update(root: &StateRoot, id: &str, resources: &LinuxResources) -> Result<
 
 fn merge_resources(into: &mut LinuxResources, from: &LinuxResources) {
     if from.memory().is_some() {
-        into.set_memory(from.memory().clone());
+        into.set_memory(*from.memory());
     }
     if from.cpu().is_some() {
         into.set_cpu(from.cpu().clone());
     }
     if from.pids().is_some() {
-        into.set_pids(from.pids().clone());
+        into.set_pids(*from.pids());
     }
     if from.block_io().is_some() {
         into.set_block_io(from.block_io().clone());

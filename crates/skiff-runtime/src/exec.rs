@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use nix::sys::stat::stat;
 use oci_spec::runtime::{LinuxNamespaceType, Process};
+use skiff_linux::namespaces;
 use skiff_linux::process::{self, Channel};
 use skiff_linux::syscall::LinuxSyscalls;
-use skiff_linux::namespaces;
 
 use crate::error::{Result, RuntimeError, SysContext};
 use crate::init::{self, ConsoleTarget, MSG_ERROR_PREFIX};
@@ -65,14 +65,13 @@ pub fn exec(root: &StateRoot, opts: ExecOptions) -> Result<i32> {
             record.pid,
             namespaces::proc_name(ns.typ())
         ));
-        if ns.typ() == LinuxNamespaceType::User
-            && stat(&path).map(|s| s.st_ino).ok() == own_user
-        {
+        if ns.typ() == LinuxNamespaceType::User && stat(&path).map(|s| s.st_ino).ok() == own_user {
             continue;
         }
         if ns.typ() == LinuxNamespaceType::Pid {
             // Applies to our children: the process we clone is born inside.
-            let fd = namespaces::open_ns(&path).sys(|| format!("cannot open {}", path.display()))?;
+            let fd =
+                namespaces::open_ns(&path).sys(|| format!("cannot open {}", path.display()))?;
             nix::sched::setns(&fd, namespaces::clone_flag(ns.typ()))
                 .sys(|| format!("cannot join pid namespace {}", path.display()))?;
             continue;
@@ -92,7 +91,14 @@ pub fn exec(root: &StateRoot, opts: ExecOptions) -> Result<i32> {
     {
         None => {
             drop(parent_end);
-            let result = exec_child(&record.config, &program_process, &join, console, &child_end, opts.preserve_fds);
+            let result = exec_child(
+                &record.config,
+                &program_process,
+                &join,
+                console,
+                &child_end,
+                opts.preserve_fds,
+            );
             let message = match result {
                 Err(e) => e.to_string(),
             };
@@ -133,7 +139,9 @@ pub fn exec(root: &StateRoot, opts: ExecOptions) -> Result<i32> {
             master = Some(fds.remove(0));
         } else if let Some(message) = msg.strip_prefix(MSG_ERROR_PREFIX) {
             let _ = nix::sys::wait::waitpid(child, None);
-            return Err(RuntimeError::Init(String::from_utf8_lossy(message).into_owned()));
+            return Err(RuntimeError::Init(
+                String::from_utf8_lossy(message).into_owned(),
+            ));
         }
     }
     if let Some(pid_file) = &opts.pid_file {
@@ -154,7 +162,9 @@ fn exec_child(
     preserve_fds: i32,
 ) -> Result<std::convert::Infallible> {
     process::set_non_dumpable().sys(|| "prctl(PR_SET_DUMPABLE)".to_string())?;
-    let go = channel.recv().sys(|| "waiting for the runtime".to_string())?;
+    let go = channel
+        .recv()
+        .sys(|| "waiting for the runtime".to_string())?;
     if go.is_empty() {
         return Err(RuntimeError::Init("the runtime went away".into()));
     }

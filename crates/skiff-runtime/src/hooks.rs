@@ -45,7 +45,9 @@ pub fn run(kind: &'static str, hook: &Hook, state: &[u8]) -> Result<()> {
         }
     }
     cmd.stdin(Stdio::piped());
-    let mut child = cmd.spawn().map_err(|e| fail(format!("cannot start: {e}")))?;
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| fail(format!("cannot start: {e}")))?;
     if let Some(mut stdin) = child.stdin.take() {
         // A hook that does not read its stdin is fine; ignore EPIPE.
         let _ = stdin.write_all(state);
@@ -89,7 +91,11 @@ mod tests {
             .args(vec![
                 "sh".to_string(),
                 "-c".to_string(),
-                format!("cat > {}; echo \"$GREETING\" >> {}", out.display(), out.display()),
+                format!(
+                    "cat > {}; echo \"$GREETING\" >> {}",
+                    out.display(),
+                    out.display()
+                ),
             ])
             .env(vec!["GREETING=hello".to_string()])
             .build()

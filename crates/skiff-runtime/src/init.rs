@@ -83,7 +83,9 @@ fn init(plan: &InitPlan, channel: &Channel) -> Result<Infallible> {
     let sys = LinuxSyscalls;
     skiff_linux::process::set_non_dumpable().sys(|| "prctl(PR_SET_DUMPABLE)".to_string())?;
     // The runtime tells us to go once our id maps are written and we are in our cgroup.
-    let state = channel.recv().sys(|| "waiting for the runtime".to_string())?;
+    let state = channel
+        .recv()
+        .sys(|| "waiting for the runtime".to_string())?;
     if state.is_empty() {
         return Err(RuntimeError::Init("the runtime went away".into()));
     }
@@ -98,9 +100,15 @@ fn init(plan: &InitPlan, channel: &Channel) -> Result<Infallible> {
     nix::unistd::setsid().sys(|| "setsid".to_string())?;
 
     let has_mnt = plan.clone_flags.contains(CloneFlags::CLONE_NEWNS)
-        || plan.join.iter().any(|(t, _)| *t == LinuxNamespaceType::Mount);
+        || plan
+            .join
+            .iter()
+            .any(|(t, _)| *t == LinuxNamespaceType::Mount);
     let in_userns = plan.clone_flags.contains(CloneFlags::CLONE_NEWUSER)
-        || plan.join.iter().any(|(t, _)| *t == LinuxNamespaceType::User);
+        || plan
+            .join
+            .iter()
+            .any(|(t, _)| *t == LinuxNamespaceType::User);
     if has_mnt {
         let rootfs_plan = RootfsPlan {
             spec: plan.spec,
@@ -109,7 +117,10 @@ fn init(plan: &InitPlan, channel: &Channel) -> Result<Infallible> {
             cgroup_path: plan.cgroup_path,
             in_userns,
             cgroupns: plan.unshare_later.contains(CloneFlags::CLONE_NEWCGROUP)
-                || plan.join.iter().any(|(t, _)| *t == LinuxNamespaceType::Cgroup),
+                || plan
+                    .join
+                    .iter()
+                    .any(|(t, _)| *t == LinuxNamespaceType::Cgroup),
         };
         rootfs::prepare(&sys, &rootfs_plan)?;
         ensure_cwd(plan.rootfs, plan.process.cwd())?;
@@ -120,10 +131,17 @@ fn init(plan: &InitPlan, channel: &Channel) -> Result<Infallible> {
             .sys(|| "cannot ask for hooks".to_string())?;
         let reply = channel.recv().sys(|| "waiting for hooks".to_string())?;
         if reply.is_empty() {
-            return Err(RuntimeError::Init("the runtime went away during hooks".into()));
+            return Err(RuntimeError::Init(
+                "the runtime went away during hooks".into(),
+            ));
         }
     }
-    if let Some(hooks) = plan.spec.hooks().as_ref().and_then(|h| h.create_container().clone()) {
+    if let Some(hooks) = plan
+        .spec
+        .hooks()
+        .as_ref()
+        .and_then(|h| h.create_container().clone())
+    {
         crate::hooks::run_all("createContainer", &hooks, &state)?;
     }
     if has_mnt {
@@ -138,7 +156,8 @@ fn init(plan: &InitPlan, channel: &Channel) -> Result<Infallible> {
     }
     if plan.clone_flags.contains(CloneFlags::CLONE_NEWUTS) {
         if let Some(name) = plan.spec.hostname().as_deref().filter(|h| !h.is_empty()) {
-            sys.sethostname(name).sys(|| format!("hostname: cannot set {name:?}"))?;
+            sys.sethostname(name)
+                .sys(|| format!("hostname: cannot set {name:?}"))?;
         }
         if let Some(name) = plan.spec.domainname().as_deref().filter(|h| !h.is_empty()) {
             sys.setdomainname(name)
@@ -158,7 +177,9 @@ fn init(plan: &InitPlan, channel: &Channel) -> Result<Infallible> {
     apply_process_limits(plan.process)?;
     let program = find_program(plan.process)?;
 
-    channel.send(MSG_READY).sys(|| "cannot report ready".to_string())?;
+    channel
+        .send(MSG_READY)
+        .sys(|| "cannot report ready".to_string())?;
     // Block until `start` writes to the fifo.
     let mut byte = [0u8; 1];
     loop {
@@ -166,10 +187,20 @@ fn init(plan: &InitPlan, channel: &Channel) -> Result<Infallible> {
             Ok(1) => break,
             Ok(_) => return Err(RuntimeError::Init("exec fifo closed".into())),
             Err(Errno::EINTR) => continue,
-            Err(e) => return Err(RuntimeError::Sys { what: "reading the exec fifo".into(), source: e }),
+            Err(e) => {
+                return Err(RuntimeError::Sys {
+                    what: "reading the exec fifo".into(),
+                    source: e,
+                })
+            }
         }
     }
-    if let Some(hooks) = plan.spec.hooks().as_ref().and_then(|h| h.start_container().clone()) {
+    if let Some(hooks) = plan
+        .spec
+        .hooks()
+        .as_ref()
+        .and_then(|h| h.start_container().clone())
+    {
         crate::hooks::run_all("startContainer", &hooks, &state)?;
     }
     exec_user_process(plan.spec, plan.process, &program, plan.preserve_fds)
@@ -182,7 +213,10 @@ fn become_root_in_userns() -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn join_namespaces(sys: &dyn Syscalls, join: &[(LinuxNamespaceType, PathBuf)]) -> Result<()> {
+pub(crate) fn join_namespaces(
+    sys: &dyn Syscalls,
+    join: &[(LinuxNamespaceType, PathBuf)],
+) -> Result<()> {
     let mut opened = Vec::new();
     // Open all first: after joining a mount namespace, host paths stop resolving.
     for (kind, path) in join {
@@ -259,10 +293,10 @@ pub(crate) fn setup_terminal(
     }
     let master_fd = master.as_raw_fd();
     match console {
-        ConsoleTarget::Socket(sock) => Channel::from_fd(
-            sock.try_clone().sys(|| "dup console socket".to_string())?,
-        )
-        .send_with_fds(b"/dev/ptmx", &[master_fd]),
+        ConsoleTarget::Socket(sock) => {
+            Channel::from_fd(sock.try_clone().sys(|| "dup console socket".to_string())?)
+                .send_with_fds(b"/dev/ptmx", &[master_fd])
+        }
         ConsoleTarget::Channel => channel.send_with_fds(b"console", &[master_fd]),
     }
     .sys(|| "cannot send the pty master to the console socket".to_string())?;
@@ -354,8 +388,9 @@ pub(crate) fn exec_user_process(
         .sys(|| format!("process.cwd: cannot enter {}", process.cwd().display()))?;
     if let Some(caps) = process.capabilities() {
         if let Some(bounding) = caps.bounding() {
-            capabilities::restrict_bounding(bounding)
-                .map_err(|e| crate::error::invalid("process.capabilities.bounding", e.to_string()))?;
+            capabilities::restrict_bounding(bounding).map_err(|e| {
+                crate::error::invalid("process.capabilities.bounding", e.to_string())
+            })?;
         }
     }
     let setgroups_allowed = std::fs::read_to_string("/proc/self/setgroups")
@@ -368,13 +403,16 @@ pub(crate) fn exec_user_process(
             .flatten()
             .map(|g| Gid::from_raw(*g))
             .collect();
-        nix::unistd::setgroups(&groups).sys(|| "process.user.additionalGids: setgroups".to_string())?;
+        nix::unistd::setgroups(&groups)
+            .sys(|| "process.user.additionalGids: setgroups".to_string())?;
     }
     nix::sys::prctl::set_keepcaps(true).sys(|| "prctl(PR_SET_KEEPCAPS)".to_string())?;
     let gid = Gid::from_raw(user.gid());
-    nix::unistd::setresgid(gid, gid, gid).sys(|| format!("process.user.gid: cannot switch to {gid}"))?;
+    nix::unistd::setresgid(gid, gid, gid)
+        .sys(|| format!("process.user.gid: cannot switch to {gid}"))?;
     let uid = Uid::from_raw(user.uid());
-    nix::unistd::setresuid(uid, uid, uid).sys(|| format!("process.user.uid: cannot switch to {uid}"))?;
+    nix::unistd::setresuid(uid, uid, uid)
+        .sys(|| format!("process.user.uid: cannot switch to {uid}"))?;
     nix::sys::prctl::set_keepcaps(false).sys(|| "prctl(PR_SET_KEEPCAPS)".to_string())?;
     if let Some(caps) = process.capabilities() {
         capabilities::apply(caps)
@@ -386,7 +424,11 @@ pub(crate) fn exec_user_process(
     if no_new_privs {
         nix::sys::prctl::set_no_new_privs().sys(|| "process.noNewPrivileges".to_string())?;
     }
-    if let Some(profile) = process.apparmor_profile().as_deref().filter(|p| !p.is_empty()) {
+    if let Some(profile) = process
+        .apparmor_profile()
+        .as_deref()
+        .filter(|p| !p.is_empty())
+    {
         lsm::apply_apparmor(profile).map_err(|e| RuntimeError::Init(e.to_string()))?;
     }
     if let Some(label) = process.selinux_label().as_deref().filter(|p| !p.is_empty()) {
@@ -443,7 +485,9 @@ fn process_env(process: &Process) -> Vec<CString> {
     if !env.iter().any(|e| e.starts_with("HOME=")) {
         env.push(format!("HOME={}", home_of(process.user().uid())));
     }
-    env.into_iter().filter_map(|e| CString::new(e).ok()).collect()
+    env.into_iter()
+        .filter_map(|e| CString::new(e).ok())
+        .collect()
 }
 
 /// The user's home from the container's /etc/passwd, or "/".

@@ -241,13 +241,7 @@ fn remount_keeping_locked(sys: &dyn Syscalls, target: &OwnedFd, flags: MsFlags) 
         // In a user namespace, flags inherited from the host mount are locked and
         // must be repeated in the remount.
         Err(Errno::EPERM) => sys
-            .mount(
-                None,
-                &path,
-                None,
-                flags | mounts::locked_flags(&path),
-                None,
-            )
+            .mount(None, &path, None, flags | mounts::locked_flags(&path), None)
             .sys(|| "cannot remount".to_string()),
         other => other.sys(|| "cannot remount".to_string()),
     }
@@ -266,7 +260,9 @@ fn copy_up(lower: &OwnedFd, upper: &OwnedFd) -> Result<()> {
     if status.success() {
         Ok(())
     } else {
-        Err(RuntimeError::Init(format!("tmpcopyup copy failed: {status}")))
+        Err(RuntimeError::Init(format!(
+            "tmpcopyup copy failed: {status}"
+        )))
     }
 }
 
@@ -289,10 +285,23 @@ fn mount_cgroup(
             // Pure v2: with a cgroup namespace the fresh mount shows only the
             // container's subtree; without one, bind the subtree itself.
             return if plan.cgroupns {
-                sys.mount(Some(Path::new("cgroup2")), &path, Some("cgroup2"), base | ro, None)
-                    .sys(|| format!("cannot mount cgroup2 on {}", dest.display()))
+                sys.mount(
+                    Some(Path::new("cgroup2")),
+                    &path,
+                    Some("cgroup2"),
+                    base | ro,
+                    None,
+                )
+                .sys(|| format!("cannot mount cgroup2 on {}", dest.display()))
             } else {
-                bind_cgroup(sys, root, dest, &mountpoint.join(strip_root(plan.cgroup_path)), "", base | ro)
+                bind_cgroup(
+                    sys,
+                    root,
+                    dest,
+                    &mountpoint.join(strip_root(plan.cgroup_path)),
+                    "",
+                    base | ro,
+                )
             };
         }
     }
@@ -510,7 +519,11 @@ pub fn enter(sys: &dyn Syscalls, rootfs: &Path, no_pivot: bool) -> Result<()> {
 /// and the final root propagation.
 pub fn finish(sys: &dyn Syscalls, spec: &Spec) -> Result<()> {
     let linux = spec.linux().as_ref();
-    for path in linux.and_then(|l| l.readonly_paths().as_ref()).into_iter().flatten() {
+    for path in linux
+        .and_then(|l| l.readonly_paths().as_ref())
+        .into_iter()
+        .flatten()
+    {
         let p = Path::new(path);
         match sys.mount(Some(p), p, None, MsFlags::MS_BIND | MsFlags::MS_REC, None) {
             Ok(()) => {}
@@ -536,7 +549,11 @@ pub fn finish(sys: &dyn Syscalls, spec: &Spec) -> Result<()> {
             other => other.sys(|| format!("linux.readonlyPaths: cannot make {path} read-only"))?,
         }
     }
-    for path in linux.and_then(|l| l.masked_paths().as_ref()).into_iter().flatten() {
+    for path in linux
+        .and_then(|l| l.masked_paths().as_ref())
+        .into_iter()
+        .flatten()
+    {
         let p = Path::new(path);
         let is_dir = match std::fs::metadata(p) {
             Ok(m) => m.is_dir(),
@@ -551,7 +568,13 @@ pub fn finish(sys: &dyn Syscalls, spec: &Spec) -> Result<()> {
                 None,
             )
         } else {
-            sys.mount(Some(Path::new("/dev/null")), p, None, MsFlags::MS_BIND, None)
+            sys.mount(
+                Some(Path::new("/dev/null")),
+                p,
+                None,
+                MsFlags::MS_BIND,
+                None,
+            )
         };
         result.sys(|| format!("linux.maskedPaths: cannot mask {path}"))?;
     }
@@ -612,13 +635,25 @@ mod tests {
             .map(|c| c.split(' ').nth(3).unwrap_or(""))
             .collect();
         assert!(calls[0].starts_with("mount  / "), "{calls:?}");
-        let proc_at = kinds.iter().position(|k| *k == "proc").expect("proc mounted");
-        let tmpfs_at = kinds.iter().position(|k| *k == "tmpfs").expect("tmpfs mounted");
+        let proc_at = kinds
+            .iter()
+            .position(|k| *k == "proc")
+            .expect("proc mounted");
+        let tmpfs_at = kinds
+            .iter()
+            .position(|k| *k == "tmpfs")
+            .expect("tmpfs mounted");
         assert!(proc_at < tmpfs_at);
         assert!(calls.iter().any(|c| c.contains("mode=755")));
-        assert!(calls.iter().any(|c| c.starts_with("mount /tmp ") && c.contains("MS_REC")));
-        assert!(calls.iter().any(|c| c.contains("MS_RDONLY") && c.contains("MS_REMOUNT")));
-        assert!(calls.iter().any(|c| c.starts_with("mknod") && c.contains("null")));
+        assert!(calls
+            .iter()
+            .any(|c| c.starts_with("mount /tmp ") && c.contains("MS_REC")));
+        assert!(calls
+            .iter()
+            .any(|c| c.contains("MS_RDONLY") && c.contains("MS_REMOUNT")));
+        assert!(calls
+            .iter()
+            .any(|c| c.starts_with("mknod") && c.contains("null")));
         assert!(calls.iter().any(|c| c.starts_with("symlink pts/ptmx")));
         // Destinations were created inside the rootfs, not on the host.
         assert!(rootfs.join("proc").is_dir() && rootfs.join("data").is_dir());

@@ -41,7 +41,10 @@ pub fn read_json<T: serde::de::DeserializeOwned>(file: &Path) -> Result<T> {
     if meta.len() > MAX_CONFIG_BYTES {
         return Err(RuntimeError::ParseFile {
             file: file.to_path_buf(),
-            message: format!("file is {} bytes, larger than the {MAX_CONFIG_BYTES}-byte limit", meta.len()),
+            message: format!(
+                "file is {} bytes, larger than the {MAX_CONFIG_BYTES}-byte limit",
+                meta.len()
+            ),
         });
     }
     let bytes = std::fs::read(file).map_err(|source| RuntimeError::ReadFile {
@@ -78,7 +81,10 @@ pub fn load_bundle(dir: &Path) -> Result<Bundle> {
     let meta = std::fs::metadata(&rootfs).map_err(|e| {
         invalid(
             "root.path",
-            format!("rootfs {} is not usable: {e}; create it or fix root.path", rootfs.display()),
+            format!(
+                "rootfs {} is not usable: {e}; create it or fix root.path",
+                rootfs.display()
+            ),
         )
     })?;
     if !meta.is_dir() {
@@ -101,7 +107,10 @@ pub fn validate(spec: &Spec) -> Result<()> {
     }
     if let Some(process) = spec.process() {
         if process.args().as_ref().is_none_or(|a| a.is_empty()) {
-            return Err(invalid("process.args", "must name at least the program to run"));
+            return Err(invalid(
+                "process.args",
+                "must name at least the program to run",
+            ));
         }
         if !process.cwd().is_absolute() {
             return Err(invalid(
@@ -254,7 +263,8 @@ pub fn validate(spec: &Spec) -> Result<()> {
     }
     if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
         return Err(RuntimeError::Unsupported(
-            "linux.netDevices: moving network devices is not supported by skiff; remove the field".into(),
+            "linux.netDevices: moving network devices is not supported by skiff; remove the field"
+                .into(),
         ));
     }
     Ok(())
@@ -270,8 +280,14 @@ fn check_sysctl(key: &str, namespaces: &HashSet<LinuxNamespaceType>) -> Result<(
         LinuxNamespaceType::Uts
     } else if matches!(
         key,
-        "kernel.msgmax" | "kernel.msgmnb" | "kernel.msgmni" | "kernel.sem" | "kernel.shmall"
-            | "kernel.shmmax" | "kernel.shmmni" | "kernel.shm_rmid_forced"
+        "kernel.msgmax"
+            | "kernel.msgmnb"
+            | "kernel.msgmni"
+            | "kernel.sem"
+            | "kernel.shmall"
+            | "kernel.shmmax"
+            | "kernel.shmmni"
+            | "kernel.shm_rmid_forced"
     ) || key.starts_with("fs.mqueue.")
     {
         LinuxNamespaceType::Ipc
@@ -296,7 +312,10 @@ fn check_sysctl(key: &str, namespaces: &HashSet<LinuxNamespaceType>) -> Result<(
 /// The default spec `spec` writes: a busybox-friendly shell container, like runc's.
 pub fn default_spec(rootless: bool) -> Spec {
     let mut spec = if rootless {
-        Spec::rootless(nix::unistd::getuid().as_raw(), nix::unistd::getgid().as_raw())
+        Spec::rootless(
+            nix::unistd::getuid().as_raw(),
+            nix::unistd::getgid().as_raw(),
+        )
     } else {
         Spec::default()
     };
@@ -347,7 +366,8 @@ mod tests {
 
     #[test]
     fn duplicate_namespace_is_rejected() {
-        let spec = spec_from(&BASE.replace(r#"{"type":"mount"}"#, r#"{"type":"pid"}"#)).expect("parse");
+        let spec =
+            spec_from(&BASE.replace(r#"{"type":"mount"}"#, r#"{"type":"pid"}"#)).expect("parse");
         let err = validate(&spec).unwrap_err().to_string();
         assert!(err.contains("linux.namespaces[1].type"), "{err}");
     }
@@ -378,12 +398,13 @@ mod tests {
         ))
         .expect("parse");
         let err = validate(&spec).unwrap_err().to_string();
-        assert!(err.contains("network namespace"), "{err}");
+        assert!(err.contains("needs a net namespace"), "{err}");
     }
 
     #[test]
     fn user_namespace_needs_mappings() {
-        let spec = spec_from(&BASE.replace(r#"{"type":"pid"}"#, r#"{"type":"user"}"#)).expect("parse");
+        let spec =
+            spec_from(&BASE.replace(r#"{"type":"pid"}"#, r#"{"type":"user"}"#)).expect("parse");
         let err = validate(&spec).unwrap_err().to_string();
         assert!(err.contains("linux.uidMappings"), "{err}");
     }

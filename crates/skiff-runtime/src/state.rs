@@ -197,7 +197,10 @@ impl Record {
         if self.fifo_path(root).exists() {
             return Status::Created;
         }
-        match self.cgroup().and_then(|cg| cg.is_frozen().map_err(Into::into)) {
+        match self
+            .cgroup()
+            .and_then(|cg| cg.is_frozen().map_err(Into::into))
+        {
             Ok(true) => Status::Paused,
             _ => Status::Running,
         }
@@ -217,7 +220,11 @@ impl Record {
         StateOutput {
             oci_version: self.config.version().clone(),
             id: self.id.clone(),
-            pid: if status == Status::Stopped { 0 } else { self.pid },
+            pid: if status == Status::Stopped {
+                0
+            } else {
+                self.pid
+            },
             status,
             bundle: self.bundle.clone(),
             rootfs: self.rootfs.clone(),
@@ -279,7 +286,10 @@ mod tests {
         root.claim("c1").expect("first claim");
         let err = root.claim("c1").unwrap_err();
         assert!(matches!(err, RuntimeError::AlreadyExists(_)));
-        assert!(matches!(root.load("c1").unwrap_err(), RuntimeError::NotFound(_)));
+        assert!(matches!(
+            root.load("c1").unwrap_err(),
+            RuntimeError::NotFound(_)
+        ));
         root.remove("c1").expect("remove");
         assert!(!root.container_dir("c1").exists());
     }

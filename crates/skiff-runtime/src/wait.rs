@@ -109,8 +109,8 @@ fn copy_winsize(master: &OwnedFd) {
 /// Wait for `pid` to exit while forwarding signals (to the whole process group
 /// of a terminal, to `pid` otherwise) and proxying `master` if given.
 pub fn supervise(pid: Pid, signals: &SigSet, master: Option<OwnedFd>) -> Result<i32> {
-    let sfd = SignalFd::with_flags(signals, SfdFlags::SFD_CLOEXEC)
-        .sys(|| "signalfd".to_string())?;
+    let sfd =
+        SignalFd::with_flags(signals, SfdFlags::SFD_CLOEXEC).sys(|| "signalfd".to_string())?;
     let _raw = master.as_ref().map(|m| {
         copy_winsize(m);
         RawMode::enter()
@@ -123,8 +123,11 @@ pub fn supervise(pid: Pid, signals: &SigSet, master: Option<OwnedFd>) -> Result<
             if let Some(code) = exit_code(status) {
                 if let Some(m) = &master {
                     // Drain what the process wrote just before exiting.
-                    while poll(&mut [PollFd::new(m.as_fd(), PollFlags::POLLIN)], PollTimeout::ZERO)
-                        .unwrap_or(0)
+                    while poll(
+                        &mut [PollFd::new(m.as_fd(), PollFlags::POLLIN)],
+                        PollTimeout::ZERO,
+                    )
+                    .unwrap_or(0)
                         > 0
                         && copy_once(m, &stdout)
                     {}

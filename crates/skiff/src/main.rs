@@ -20,7 +20,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// The OCI runtime (runc-compatible verbs: create, start, run, exec, kill, delete, ...).
-    Runtime(RuntimeCli),
+    Runtime(Box<RuntimeCli>),
     /// Print a shell completion script.
     Completion {
         #[arg(value_enum)]
@@ -69,7 +69,7 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse_from(args);
     match cli.command {
-        Command::Runtime(rt) => run_runtime(rt),
+        Command::Runtime(rt) => run_runtime(*rt),
         Command::Completion { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "skiff", &mut std::io::stdout());

@@ -198,6 +198,15 @@ pub(crate) fn millis(d: Duration) -> u64 {
 
 /// Sends `signal` to `pid`; a process that is already gone is not an error.
 pub(crate) fn signal(pid: i32, signal: i32) -> Result<(), CgroupError> {
+    // kill(2) reads 0 and negative pids as process groups or "everyone";
+    // a corrupt pid list must never turn into that.
+    if pid <= 0 {
+        return Err(CgroupError::Signal {
+            pid,
+            signal,
+            source: io::Error::from_raw_os_error(libc::EINVAL),
+        });
+    }
     // SAFETY: kill(2) takes plain integers and touches no memory of ours.
     let rc = unsafe { libc::kill(pid, signal) };
     if rc == 0 {

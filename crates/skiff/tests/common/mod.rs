@@ -93,7 +93,12 @@ impl TestBundle {
 
     pub fn create(&self) -> Output {
         let bundle = self.bundle();
-        self.runtime(&["create", "--bundle", bundle.to_str().expect("utf8"), &self.id])
+        self.runtime(&[
+            "create",
+            "--bundle",
+            bundle.to_str().expect("utf8"),
+            &self.id,
+        ])
     }
 
     pub fn state(&self) -> Value {
@@ -103,7 +108,10 @@ impl TestBundle {
     }
 
     pub fn status(&self) -> String {
-        self.state()["status"].as_str().unwrap_or_default().to_string()
+        self.state()["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 
     /// The cgroup dirs a container of this id would use on this host.
@@ -137,7 +145,8 @@ impl Drop for TestBundle {
 pub fn output_via_files(mut cmd: Command) -> Output {
     let out = tempfile::tempfile().expect("stdout file");
     let err = tempfile::tempfile().expect("stderr file");
-    cmd.stdout(out.try_clone().expect("dup")).stderr(err.try_clone().expect("dup"));
+    cmd.stdout(out.try_clone().expect("dup"))
+        .stderr(err.try_clone().expect("dup"));
     let status = cmd.status().expect("run skiff");
     let read = |mut f: std::fs::File| {
         use std::io::{Read, Seek};
@@ -185,7 +194,11 @@ pub fn assert_no_leftovers(root: &Path, id: &str, bundle: &Path) {
 pub fn processes_mentioning(path: &Path) -> Vec<i32> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir("/proc").expect("proc").flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
             continue;
         };
         for link in ["root", "cwd"] {
