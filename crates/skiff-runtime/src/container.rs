@@ -455,10 +455,9 @@ pub fn delete(root: &StateRoot, id: &str, force: bool) -> Result<()> {
     let cg = record.cgroup();
     match status {
         Status::Stopped => {}
-        Status::Created => {
-            let _ = nix::sys::signal::kill(Pid::from_raw(record.pid), Signal::SIGKILL);
-        }
-        Status::Running | Status::Paused if force => {
+        // The runtime spec makes deleting anything but a stopped container an
+        // error, a created one included (runc deviates here); --force kills first.
+        Status::Created | Status::Running | Status::Paused if force => {
             if let Ok(cg) = &cg {
                 let _ = cg.kill_all(Signal::SIGKILL as i32);
                 if status == Status::Paused {

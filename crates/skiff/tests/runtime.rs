@@ -42,9 +42,16 @@ fn lifecycle_create_start_state_kill_delete() {
     let pid = b.state()["pid"].as_i64().expect("pid");
     assert!(pid > 0);
     // The user's program has not run yet: the init still waits.
+    let del = b.runtime(&["delete", &b.id]);
+    assert!(
+        !del.status.success(),
+        "the spec forbids deleting a created container"
+    );
+    assert!(stderr(&del).contains("created"), "{}", stderr(&del));
+    assert_eq!(b.status(), "created", "a refused delete has no effect");
     assert_ok(
-        &b.runtime(&["delete", &b.id]),
-        "delete of a created container",
+        &b.runtime(&["delete", "--force", &b.id]),
+        "delete --force of a created container",
     );
     b.assert_clean();
 
