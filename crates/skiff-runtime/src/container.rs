@@ -15,7 +15,9 @@ use skiff_linux::{devices, namespaces};
 
 use crate::error::{invalid, Result, RuntimeError, SysContext};
 use crate::hooks;
-use crate::init::{self, ConsoleTarget, InitPlan, MSG_ERROR_PREFIX, MSG_READY, MSG_RUN_HOOKS};
+use crate::init::{
+    self, ConsoleTarget, InitPlan, MSG_ERROR_PREFIX, MSG_JOINED, MSG_READY, MSG_RUN_HOOKS,
+};
 use crate::spec;
 use crate::state::{self, Record, StateRoot, Status};
 
@@ -235,6 +237,8 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         join,
         clone_flags,
         unshare_later,
+        cgroup_before_mounts: layout.hierarchy() == cgroups::Hierarchy::Unified
+            && unshare_later.contains(CloneFlags::CLONE_NEWCGROUP),
         fifo: fifo_fd,
         console,
         no_pivot: opts.no_pivot,
@@ -259,9 +263,6 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     if clone_flags.contains(CloneFlags::CLONE_NEWUSER) {
         write_id_maps(child, &linux, rootless)?;
     }
-    if rollback.cgroup.is_some() {
-        cg.add_process(child.as_raw())?;
-    }
     let record = Record {
         id: opts.id.clone(),
         pid: child.as_raw(),
@@ -278,6 +279,14 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     parent_end
         .send(&creating)
         .sys(|| "cannot reach the container process".to_string())?;
+    // The init builds its rootfs meanwhile; it waits for MSG_JOINED before it
+    // creates its cgroup namespace, and before anything of the user's runs.
+    if rollback.cgroup.is_some() {
+        cg.add_process(child.as_raw())?;
+    }
+    // If the init already failed, this send fails too; its own error message
+    // is waiting in the channel and is what the loop below reports.
+    let _ = parent_end.send(MSG_JOINED);
     let mut console_master = None;
     loop {
         let (msg, mut fds) = parent_end

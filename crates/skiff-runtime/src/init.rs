@@ -27,6 +27,8 @@ use crate::rootfs::{self, RootfsPlan};
 /// Messages from the container process to the runtime.
 pub const MSG_READY: &[u8] = b"ready";
 pub const MSG_RUN_HOOKS: &[u8] = b"hooks";
+/// From the runtime: the process is in its cgroup.
+pub const MSG_JOINED: &[u8] = b"joined";
 pub const MSG_ERROR_PREFIX: &[u8] = b"error:";
 
 /// Where the pty master goes when the process has a terminal.
@@ -50,6 +52,10 @@ pub struct InitPlan<'a> {
     pub clone_flags: CloneFlags,
     /// Namespaces created after the runtime placed us in our cgroup.
     pub unshare_later: CloneFlags,
+    /// Wait for our cgroup before building the rootfs, because a fresh cgroup2
+    /// mount must already see our cgroup namespace. Otherwise the two overlap:
+    /// moving a task between cgroups can wait a whole RCU grace period.
+    pub cgroup_before_mounts: bool,
     /// The exec fifo, opened read-write by the runtime: a user-namespaced init
     /// could not open it itself.
     pub fifo: OwnedFd,
@@ -82,7 +88,8 @@ fn fail(channel: &Channel, result: Result<Infallible>) -> ! {
 fn init(plan: &InitPlan, channel: &Channel) -> Result<Infallible> {
     let sys = LinuxSyscalls;
     skiff_linux::process::set_non_dumpable().sys(|| "prctl(PR_SET_DUMPABLE)".to_string())?;
-    // The runtime tells us to go once our id maps are written and we are in our cgroup.
+    // The runtime tells us to go once our id maps are written; "joined" follows
+    // once we are in our cgroup.
     let state = channel
         .recv()
         .sys(|| "waiting for the runtime".to_string())?;
@@ -93,11 +100,23 @@ fn init(plan: &InitPlan, channel: &Channel) -> Result<Infallible> {
         become_root_in_userns()?;
     }
     join_namespaces(&sys, &plan.join)?;
-    if !plan.unshare_later.is_empty() {
-        sys.unshare(plan.unshare_later)
-            .sys(|| "cannot create the cgroup namespace".to_string())?;
-    }
     nix::unistd::setsid().sys(|| "setsid".to_string())?;
+    let joined = || -> Result<()> {
+        let msg = channel
+            .recv()
+            .sys(|| "waiting for the cgroup".to_string())?;
+        if msg != MSG_JOINED {
+            return Err(RuntimeError::Init("the runtime went away".into()));
+        }
+        if !plan.unshare_later.is_empty() {
+            sys.unshare(plan.unshare_later)
+                .sys(|| "cannot create the cgroup namespace".to_string())?;
+        }
+        Ok(())
+    };
+    if plan.cgroup_before_mounts {
+        joined()?;
+    }
 
     let has_mnt = plan.clone_flags.contains(CloneFlags::CLONE_NEWNS)
         || plan
@@ -124,6 +143,9 @@ fn init(plan: &InitPlan, channel: &Channel) -> Result<Infallible> {
         };
         rootfs::prepare(&sys, &rootfs_plan)?;
         ensure_cwd(plan.rootfs, plan.process.cwd())?;
+    }
+    if !plan.cgroup_before_mounts {
+        joined()?;
     }
     if plan.runtime_hooks {
         channel
