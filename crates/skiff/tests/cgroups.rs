@@ -170,3 +170,41 @@ fn v2_driver_on_the_unified_hierarchy() {
     }
     b.assert_clean();
 }
+
+#[test]
+fn systemd_style_cgroups_path_maps_to_a_scope_and_is_removed() {
+    let b = TestBundle::new("sd", &["sleep", "100"]);
+    // No dash in the slice name: systemd nests "a-b.slice" inside "a.slice".
+    let scope_parent = format!("skifftest{}.slice", std::process::id());
+    b.edit(|c| c["linux"]["cgroupsPath"] = json!(format!("{scope_parent}:skiff:{}", b.id)));
+    let bundle = b.bundle();
+    assert_ok(
+        &b.runtime(&[
+            "--systemd-cgroup",
+            "run",
+            "-d",
+            "--bundle",
+            bundle.to_str().expect("utf8"),
+            &b.id,
+        ]),
+        "run -d --systemd-cgroup",
+    );
+    let scope = PathBuf::from("/sys/fs/cgroup/pids")
+        .join(&scope_parent)
+        .join(format!("skiff-{}.scope", b.id));
+    let pid = b.state()["pid"].as_i64().expect("pid").to_string();
+    let procs = std::fs::read_to_string(scope.join("cgroup.procs")).expect("scope cgroup.procs");
+    assert!(procs.lines().any(|l| l == pid), "{procs}");
+    assert_ok(&b.runtime(&["delete", "--force", &b.id]), "delete");
+    assert!(!scope.exists(), "scope cgroup left behind");
+    // The slice is a shared parent, as with systemd: the runtime keeps it and
+    // removes only the container's scope. It is empty now; the test made it.
+    for hierarchy in cgroup_mounts() {
+        let parent = hierarchy.join(&scope_parent);
+        if parent.exists() {
+            std::fs::remove_dir(&parent)
+                .unwrap_or_else(|e| panic!("slice {} not empty: {e}", parent.display()));
+        }
+    }
+    b.assert_clean();
+}

@@ -158,6 +158,10 @@ fn podman_runs_containers_through_skiff() {
         "{}",
         stdout(&exec)
     );
+    // -t: the pty comes back to conmon over the console socket.
+    let tty = p.run(&["exec", "-t", &name, "tty"]);
+    assert_ok(&tty, "podman exec -t");
+    assert!(stdout(&tty).starts_with("/dev/pts/"), "{}", stdout(&tty));
     // The container's processes really run under skiff: its state dir names it.
     let inspect = p.run(&["inspect", "--format", "{{.OCIRuntime}}", &name]);
     assert!(

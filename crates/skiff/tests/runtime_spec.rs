@@ -332,3 +332,54 @@ fn small_verbs_spec_features_completion_and_unsupported() {
         );
     }
 }
+
+#[test]
+fn rootless_runs_in_a_user_namespace_of_the_caller() {
+    use std::os::unix::process::CommandExt;
+    const NOBODY: u32 = 65534;
+    let b = TestBundle::new("rootless", &["true"]);
+    // Everything the unprivileged caller touches must be its own.
+    for entry in [b.dir.path().to_path_buf(), b.bundle()] {
+        std::os::unix::fs::chown(&entry, Some(NOBODY), Some(NOBODY)).expect("chown");
+    }
+    std::fs::set_permissions(b.dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::fs::remove_file(b.bundle().join("config.json")).expect("rm config");
+    let as_nobody = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(skiff_bin());
+        cmd.args(args).current_dir(b.bundle());
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::setgroups(0, std::ptr::null()) != 0
+                    || libc::setgid(NOBODY) != 0
+                    || libc::setuid(NOBODY) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        output_via_files(cmd)
+    };
+    assert_ok(
+        &as_nobody(&["runtime", "spec", "--rootless"]),
+        "spec --rootless",
+    );
+    let mut config = b.config();
+    config["process"]["terminal"] = json!(false);
+    config["process"]["args"] = sh("id -u; cat /proc/self/uid_map");
+    b.set_config(&config);
+    std::os::unix::fs::chown(b.bundle().join("config.json"), Some(NOBODY), Some(NOBODY))
+        .expect("chown");
+    let root = b.root.clone();
+    let out = as_nobody(&["runtime", "--root", utf8(&root), "run", &b.id]);
+    assert_ok(&out, "rootless run");
+    let text = stdout(&out);
+    let lines: Vec<Vec<&str>> = text
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(lines[0], ["0"], "{text}");
+    assert_eq!(lines[1], ["0", "65534", "1"], "{text}");
+    b.assert_clean();
+}
