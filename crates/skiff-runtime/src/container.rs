@@ -178,14 +178,7 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     )
     .sys(|| format!("cannot open {}", fifo.display()))?;
 
-    let console = match (&opts.console_socket, terminal) {
-        (Some(path), true) => Some(ConsoleTarget::Socket(
-            process::connect_unix(path)
-                .sys(|| format!("--console-socket {}: cannot connect", path.display()))?,
-        )),
-        (None, true) => Some(ConsoleTarget::Channel),
-        _ => None,
-    };
+    let console = ConsoleTarget::for_process(opts.console_socket.as_deref(), terminal)?;
 
     let mut clone_flags = CloneFlags::empty();
     let mut unshare_later = CloneFlags::empty();
@@ -369,15 +362,7 @@ fn write_id_maps(child: Pid, linux: &oci_spec::runtime::Linux, rootless: bool) -
 
 pub fn start(root: &StateRoot, id: &str) -> Result<()> {
     let record = root.load(id)?;
-    let status = record.status(root);
-    if status != Status::Created {
-        return Err(RuntimeError::WrongState {
-            id: id.to_string(),
-            action: "start",
-            status: status.to_string(),
-            expected: "created",
-        });
-    }
+    record.require(root, "start", &[Status::Created], "created")?;
     let fifo_path = record.fifo_path(root);
     let fifo = nix::fcntl::open(
         &fifo_path,
@@ -424,15 +409,12 @@ pub fn parse_signal(text: &str) -> Result<Signal> {
 
 pub fn kill(root: &StateRoot, id: &str, signal: Signal, all: bool) -> Result<()> {
     let record = root.load(id)?;
-    let status = record.status(root);
-    if status == Status::Stopped {
-        return Err(RuntimeError::WrongState {
-            id: id.to_string(),
-            action: "kill",
-            status: status.to_string(),
-            expected: "created, running or paused",
-        });
-    }
+    record.require(
+        root,
+        "kill",
+        &[Status::Created, Status::Running, Status::Paused],
+        "created, running or paused",
+    )?;
     if all {
         record.cgroup()?.kill_all(signal as i32)?;
     } else {
@@ -508,29 +490,13 @@ pub fn delete(root: &StateRoot, id: &str, force: bool) -> Result<()> {
 
 pub fn pause(root: &StateRoot, id: &str) -> Result<()> {
     let record = root.load(id)?;
-    let status = record.status(root);
-    if status != Status::Running {
-        return Err(RuntimeError::WrongState {
-            id: id.to_string(),
-            action: "pause",
-            status: status.to_string(),
-            expected: "running",
-        });
-    }
+    record.require(root, "pause", &[Status::Running], "running")?;
     Ok(record.cgroup()?.freeze()?)
 }
 
 pub fn resume(root: &StateRoot, id: &str) -> Result<()> {
     let record = root.load(id)?;
-    let status = record.status(root);
-    if status != Status::Paused {
-        return Err(RuntimeError::WrongState {
-            id: id.to_string(),
-            action: "resume",
-            status: status.to_string(),
-            expected: "paused",
-        });
-    }
+    record.require(root, "resume", &[Status::Paused], "paused")?;
     Ok(record.cgroup()?.thaw()?)
 }
 
@@ -551,15 +517,12 @@ pub fn stats_json(record: &Record) -> Result<serde_json::Value> {
 /// Change the resources of a running container.
 pub fn update(root: &StateRoot, id: &str, resources: &LinuxResources) -> Result<()> {
     let mut record = root.load(id)?;
-    let status = record.status(root);
-    if status == Status::Stopped {
-        return Err(RuntimeError::WrongState {
-            id: id.to_string(),
-            action: "update",
-            status: status.to_string(),
-            expected: "created, running or paused",
-        });
-    }
+    record.require(
+        root,
+        "update",
+        &[Status::Created, Status::Running, Status::Paused],
+        "created, running or paused",
+    )?;
     record.cgroup()?.apply(resources)?;
     // Keep the stored config in step, so `state` and later updates see the new values.
     if let Some(linux) = record.config.linux_mut() {

@@ -26,29 +26,19 @@ pub struct ExecOptions {
 /// Run the process; returns its exit code (0 when detached).
 pub fn exec(root: &StateRoot, opts: ExecOptions) -> Result<i32> {
     let record = root.load(&opts.id)?;
-    let status = record.status(root);
-    if !matches!(status, Status::Running | Status::Created) {
-        return Err(RuntimeError::WrongState {
-            id: opts.id.clone(),
-            action: "exec in",
-            status: status.to_string(),
-            expected: "running",
-        });
-    }
+    record.require(
+        root,
+        "exec in",
+        &[Status::Running, Status::Created],
+        "running",
+    )?;
     let terminal = opts.process.terminal() == Some(true);
     if terminal && opts.detach && opts.console_socket.is_none() {
         return Err(RuntimeError::Usage(
             "-t with -d needs --console-socket to hand over the pty".into(),
         ));
     }
-    let console = match (&opts.console_socket, terminal) {
-        (Some(path), true) => Some(ConsoleTarget::Socket(
-            process::connect_unix(path)
-                .sys(|| format!("--console-socket {}: cannot connect", path.display()))?,
-        )),
-        (None, true) => Some(ConsoleTarget::Channel),
-        _ => None,
-    };
+    let console = ConsoleTarget::for_process(opts.console_socket.as_deref(), terminal)?;
     // Join every namespace the container has, except a user namespace that is
     // already ours (setns into one's own user namespace fails).
     let mut join = Vec::new();

@@ -39,6 +39,21 @@ pub enum ConsoleTarget {
     Channel,
 }
 
+impl ConsoleTarget {
+    /// Where a process's pty master goes: `--console-socket` if given, else to
+    /// the runtime itself; `None` without a terminal.
+    pub fn for_process(console_socket: Option<&Path>, terminal: bool) -> Result<Option<Self>> {
+        Ok(match (console_socket, terminal) {
+            (Some(path), true) => Some(ConsoleTarget::Socket(
+                skiff_linux::process::connect_unix(path)
+                    .sys(|| format!("--console-socket {}: cannot connect", path.display()))?,
+            )),
+            (None, true) => Some(ConsoleTarget::Channel),
+            (_, false) => None,
+        })
+    }
+}
+
 /// Everything the container init needs; built by the runtime before cloning.
 pub struct InitPlan<'a> {
     pub spec: &'a Spec,

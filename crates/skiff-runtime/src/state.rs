@@ -215,16 +215,27 @@ impl Record {
         )?)
     }
 
+    /// The `state` output: a stopped container reports pid 0, as runc does.
     pub fn state_output(&self, root: &StateRoot) -> StateOutput {
         let status = self.status(root);
+        let pid = if status == Status::Stopped {
+            0
+        } else {
+            self.pid
+        };
+        self.snapshot(status, pid)
+    }
+
+    /// The state JSON that hooks read on stdin (always with the init's pid).
+    pub fn hook_state(&self, status: Status) -> Vec<u8> {
+        serde_json::to_vec(&self.snapshot(status, self.pid)).unwrap_or_default()
+    }
+
+    fn snapshot(&self, status: Status, pid: i32) -> StateOutput {
         StateOutput {
             oci_version: self.config.version().clone(),
             id: self.id.clone(),
-            pid: if status == Status::Stopped {
-                0
-            } else {
-                self.pid
-            },
+            pid,
             status,
             bundle: self.bundle.clone(),
             rootfs: self.rootfs.clone(),
@@ -234,20 +245,26 @@ impl Record {
         }
     }
 
-    /// The state JSON that hooks read on stdin.
-    pub fn hook_state(&self, status: Status) -> Vec<u8> {
-        let state = StateOutput {
-            oci_version: self.config.version().clone(),
-            id: self.id.clone(),
-            pid: self.pid,
-            status,
-            bundle: self.bundle.clone(),
-            rootfs: self.rootfs.clone(),
-            created: self.created.clone(),
-            owner: self.owner.clone(),
-            annotations: self.config.annotations().clone().unwrap_or_default(),
-        };
-        serde_json::to_vec(&state).unwrap_or_default()
+    /// The current status, if it is one of `allowed`; else the error the runtime
+    /// spec asks for when `action` is invalid in this state.
+    pub fn require(
+        &self,
+        root: &StateRoot,
+        action: &'static str,
+        allowed: &[Status],
+        expected: &'static str,
+    ) -> Result<Status> {
+        let status = self.status(root);
+        if allowed.contains(&status) {
+            Ok(status)
+        } else {
+            Err(RuntimeError::WrongState {
+                id: self.id.clone(),
+                action,
+                status: status.to_string(),
+                expected,
+            })
+        }
     }
 }
 
