@@ -498,6 +498,17 @@ fn terminal_is_sent_over_console_socket() {
     drop(master);
     b.assert_clean();
 
+    // A foreground `run` without a console socket proxies the pty itself.
+    let b = TestBundle::new("tty", &["true"]);
+    b.edit(|c| {
+        c["process"]["terminal"] = json!(true);
+        c["process"]["args"] = json!(sh("tty; echo proxied"));
+    });
+    let out = b.run();
+    assert_ok(&out, "run with a proxied terminal");
+    assert_eq!(stdout(&out), "/dev/pts/0\r\nproxied\r\n");
+    b.assert_clean();
+
     // Without a console socket, create refuses a terminal spec.
     let b = TestBundle::new("tty", &["true"]);
     b.edit(|c| c["process"]["terminal"] = json!(true));
