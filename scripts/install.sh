@@ -21,6 +21,9 @@ PKGS=(
     containernetworking-plugins iptables
     # test images and a local registry (nothing can be pulled from outside)
     busybox-static skopeo umoci docker-registry
+    # etcd 3.4 for skiff-store's etcd backend tests; protoc and Google's
+    # well-known .proto files for the etcd-client crate's build script
+    etcd-server etcd-client protobuf-compiler libprotobuf-dev
     # benchmarks and system tools
     hyperfine nftables iproute2 uidmap procps util-linux
 )
@@ -57,6 +60,16 @@ if [ -d /run/systemd/system ]; then
     $SUDO systemctl stop docker-registry 2>/dev/null || true
 elif [ -x /etc/init.d/docker-registry ] && /etc/init.d/docker-registry status >/dev/null 2>&1; then
     $SUDO /etc/init.d/docker-registry stop >/dev/null 2>&1 || true
+fi
+# Likewise the packaged etcd must not hold 2379/2380: skiff-store's tests start
+# their own members on free loopback ports.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled --quiet etcd 2>/dev/null; then
+    $SUDO systemctl disable --quiet etcd 2>/dev/null || true
+fi
+if [ -d /run/systemd/system ]; then
+    $SUDO systemctl stop etcd 2>/dev/null || true
+elif [ -x /etc/init.d/etcd ] && /etc/init.d/etcd status >/dev/null 2>&1; then
+    $SUDO /etc/init.d/etcd stop >/dev/null 2>&1 || true
 fi
 
 # cargo comes from rustup in the user's home

@@ -12,6 +12,8 @@ pub mod devices;
 pub mod lsm;
 pub mod mounts;
 pub mod namespaces;
+pub mod nsdiscovery;
+pub mod nsenter;
 pub mod process;
 pub mod rlimits;
 pub mod seccomp;

@@ -1,7 +1,8 @@
 //! Namespace kinds, their clone flags and their `/proc` names.
 //!
-//! Discovery of every namespace on the host lives here too once it exists; this
-//! module only knows how to name, open and join one.
+//! Discovery of every namespace on the host is in `nsdiscovery`, entering them
+//! as nsenter does in `nsenter`; this module only knows how to name, open and
+//! join one.
 
 use std::os::fd::OwnedFd;
 use std::path::Path;

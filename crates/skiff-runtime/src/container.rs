@@ -364,19 +364,26 @@ pub fn start(root: &StateRoot, id: &str) -> Result<()> {
     let record = root.load(id)?;
     record.require(root, "start", &[Status::Created], "created")?;
     let fifo_path = record.fifo_path(root);
-    let fifo = nix::fcntl::open(
-        &fifo_path,
-        nix::fcntl::OFlag::O_WRONLY | nix::fcntl::OFlag::O_NONBLOCK | nix::fcntl::OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::empty(),
-    )
-    .map_err(|e| {
-        RuntimeError::Init(format!(
-            "container {id:?} is no longer waiting to start ({e}); delete it and create it again"
-        ))
-    })?;
+    let open_fifo = |flags: nix::fcntl::OFlag| {
+        nix::fcntl::open(
+            &fifo_path,
+            flags | nix::fcntl::OFlag::O_NONBLOCK | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .map_err(|e| {
+            RuntimeError::Init(format!(
+                "container {id:?} is no longer waiting to start ({e}); delete it and create it again"
+            ))
+        })
+    };
+    // A read end of our own, never read from: it reports POLLHUP once the last
+    // writer is gone, and the init's own (close-on-exec) end is that writer.
+    let watch = open_fifo(nix::fcntl::OFlag::O_RDONLY)?;
+    let fifo = open_fifo(nix::fcntl::OFlag::O_WRONLY)?;
     nix::unistd::write(&fifo, &[0]).sys(|| "cannot signal the container to start".to_string())?;
     drop(fifo);
     let _ = std::fs::remove_file(&fifo_path);
+    wait_for_exec(&watch, &record);
     if let Some(poststart) = record
         .config
         .hooks()
@@ -386,6 +393,30 @@ pub fn start(root: &StateRoot, id: &str) -> Result<()> {
         hooks::run_all_warn("poststart", &poststart, &record.hook_state(Status::Running));
     }
     Ok(())
+}
+
+/// Return once the init has executed the user's program (its end of the exec
+/// fifo closes on exec), so that `start` returning means the program runs and
+/// poststart hooks see it, as the runtime spec orders. Gives up after a few
+/// seconds, or as soon as the init is gone.
+fn wait_for_exec(watch: &OwnedFd, record: &Record) {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut pause = Duration::from_micros(50);
+    while Instant::now() < deadline && record.is_alive() {
+        let mut fds = [PollFd::new(watch.as_fd(), PollFlags::POLLIN)];
+        if poll(&mut fds, PollTimeout::ZERO).is_ok()
+            && fds[0]
+                .revents()
+                .is_some_and(|r| r.contains(PollFlags::POLLHUP))
+        {
+            return;
+        }
+        // The byte is still unread (POLLIN): the init has not woken up yet.
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(5));
+    }
 }
 
 /// Parse `KILL`, `SIGKILL`, `kill` or `9`.

@@ -10,6 +10,9 @@ use clap::{CommandFactory, Parser, Subcommand};
 use clap_complete::Shell;
 use skiff_runtime::cli::{RuncLog, RuntimeCli};
 
+mod image;
+mod ns;
+
 #[derive(Debug, Parser)]
 #[command(name = "skiff", about = "A container platform in one binary", version)]
 struct Cli {
@@ -26,6 +29,13 @@ enum Command {
         #[arg(value_enum)]
         shell: Shell,
     },
+    /// Namespaces: list every one on the host (`ls`), or run a command inside some (`enter`).
+    Ns {
+        #[command(subcommand)]
+        command: ns::NsCommand,
+    },
+    #[command(flatten)]
+    Image(image::ImageCommand),
     /// Benchmarks that compare skiff with its peers on this machine.
     Bench {
         #[command(subcommand)]
@@ -43,6 +53,24 @@ enum BenchCommand {
         /// The runc binary to compare with.
         #[arg(long, default_value = "runc")]
         runc: String,
+    },
+    /// `skiff ns ls --json` against `lsns --json` with extra processes running, alternating.
+    Ns {
+        /// Extra processes to start (some in their own namespaces) while timing.
+        #[arg(long, default_value_t = 1000)]
+        processes: usize,
+    },
+    /// Pull and unpack a ~100 MB image from a loopback registry, against skopeo copy + umoci unpack.
+    Pull {
+        /// Unpacked size of the test image, in MB.
+        #[arg(long, default_value_t = 100)]
+        size_mb: u64,
+        /// Layers in the test image.
+        #[arg(long, default_value_t = 5)]
+        layers: usize,
+        /// Rounds per tool, alternating.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
     },
 }
 
@@ -75,6 +103,14 @@ fn main() -> ExitCode {
             clap_complete::generate(shell, &mut cmd, "skiff", &mut std::io::stdout());
             ExitCode::SUCCESS
         }
+        Command::Ns { command } => ns::run(command).unwrap_or_else(|e| {
+            eprintln!("skiff: {e:#}");
+            ExitCode::FAILURE
+        }),
+        Command::Image(cmd) => image::run(cmd).unwrap_or_else(|e| {
+            eprintln!("skiff: {e:#}");
+            ExitCode::FAILURE
+        }),
         Command::Bench { what } => match bench(what) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -91,6 +127,29 @@ fn bench(what: BenchCommand) -> anyhow::Result<()> {
             let exe = std::env::current_exe().context("cannot find the skiff binary")?;
             let report = skiff_runtime::bench::runtime_lifecycle(&exe, &runc, rounds)
                 .context("runtime benchmark failed")?;
+            println!("{report}");
+            Ok(())
+        }
+        BenchCommand::Pull {
+            size_mb,
+            layers,
+            rounds,
+        } => {
+            let opts = skiff_image::bench::BenchOptions {
+                size_mb,
+                layers: layers.max(1),
+                rounds: rounds.max(1),
+                ..Default::default()
+            };
+            let report = skiff_image::bench::pull_benchmark(&opts, &mut std::io::stderr())
+                .context("pull benchmark failed")?;
+            println!("{report}");
+            Ok(())
+        }
+        BenchCommand::Ns { processes } => {
+            let exe = std::env::current_exe().context("cannot find the skiff binary")?;
+            let report = skiff_linux::nsdiscovery::bench(&exe, processes, 15)
+                .context("namespace listing benchmark failed")?;
             println!("{report}");
             Ok(())
         }
