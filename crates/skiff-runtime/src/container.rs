@@ -157,16 +157,6 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     };
     let rootless = !nix::unistd::geteuid().is_root();
     let cg = cgroups::manager(&layout, &cgroup_path, driver)?;
-    match cg.create() {
-        Ok(()) => {
-            rollback.cgroup = Some(cgroups::manager(&layout, &cgroup_path, driver)?);
-            cg.apply(&resources_with_device_rules(spec))?;
-        }
-        Err(e) if rootless && linux.resources().is_none() => {
-            tracing::warn!("rootless: running without a cgroup: {e}");
-        }
-        Err(e) => return Err(e.into()),
-    }
 
     let fifo = dir.join(state::EXEC_FIFO);
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600))
@@ -272,10 +262,20 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     parent_end
         .send(&creating)
         .sys(|| "cannot reach the container process".to_string())?;
-    // The init builds its rootfs meanwhile; it waits for MSG_JOINED before it
-    // creates its cgroup namespace, and before anything of the user's runs.
-    if rollback.cgroup.is_some() {
-        cg.add_process(child.as_raw())?;
+    // The init builds its rootfs meanwhile, while we make its cgroup and move
+    // it in (a move can wait a whole RCU grace period). It waits for
+    // MSG_JOINED before it creates its cgroup namespace, and before anything of
+    // the user's runs.
+    match cg.create() {
+        Ok(()) => {
+            rollback.cgroup = Some(cgroups::manager(&layout, &cgroup_path, driver)?);
+            cg.apply(&resources_with_device_rules(spec))?;
+            cg.add_process(child.as_raw())?;
+        }
+        Err(e) if rootless && linux.resources().is_none() => {
+            tracing::warn!("rootless: running without a cgroup: {e}");
+        }
+        Err(e) => return Err(e.into()),
     }
     // If the init already failed, this send fails too; its own error message
     // is waiting in the channel and is what the loop below reports.
@@ -383,7 +383,7 @@ pub fn start(root: &StateRoot, id: &str) -> Result<()> {
     nix::unistd::write(&fifo, &[0]).sys(|| "cannot signal the container to start".to_string())?;
     drop(fifo);
     let _ = std::fs::remove_file(&fifo_path);
-    wait_for_exec(&watch, &record);
+    wait_for_exec(&watch);
     if let Some(poststart) = record
         .config
         .hooks()
@@ -398,24 +398,31 @@ pub fn start(root: &StateRoot, id: &str) -> Result<()> {
 /// Return once the init has executed the user's program (its end of the exec
 /// fifo closes on exec), so that `start` returning means the program runs and
 /// poststart hooks see it, as the runtime spec orders. Gives up after a few
-/// seconds, or as soon as the init is gone.
-fn wait_for_exec(watch: &OwnedFd, record: &Record) {
+/// seconds.
+fn wait_for_exec(watch: &OwnedFd) {
     use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
     use std::os::fd::AsFd;
     let deadline = Instant::now() + Duration::from_secs(5);
-    let mut pause = Duration::from_micros(50);
-    while Instant::now() < deadline && record.is_alive() {
-        let mut fds = [PollFd::new(watch.as_fd(), PollFlags::POLLIN)];
-        if poll(&mut fds, PollTimeout::ZERO).is_ok()
-            && fds[0]
-                .revents()
-                .is_some_and(|r| r.contains(PollFlags::POLLHUP))
-        {
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
             return;
         }
-        // The byte is still unread (POLLIN): the init has not woken up yet.
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(5));
+        let timeout = PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX);
+        let mut fds = [PollFd::new(watch.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, timeout) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) | Ok(0) => return,
+            Ok(_) => {}
+        }
+        let revents = fds[0].revents().unwrap_or(PollFlags::empty());
+        // The init's end closes on exec, or when it dies: either way, done.
+        if revents.contains(PollFlags::POLLHUP) {
+            return;
+        }
+        // POLLIN: the init has not read its byte yet; once it has, poll blocks
+        // until the hang-up.
+        std::thread::sleep(Duration::from_micros(20));
     }
 }
 

@@ -102,7 +102,6 @@ fn fail(channel: &Channel, result: Result<Infallible>) -> ! {
 
 fn init(plan: &InitPlan, channel: &Channel) -> Result<Infallible> {
     let sys = LinuxSyscalls;
-    skiff_linux::process::set_non_dumpable().sys(|| "prctl(PR_SET_DUMPABLE)".to_string())?;
     // The runtime tells us to go once our id maps are written; "joined" follows
     // once we are in our cgroup.
     let state = channel
@@ -111,6 +110,9 @@ fn init(plan: &InitPlan, channel: &Channel) -> Result<Infallible> {
     if state.is_empty() {
         return Err(RuntimeError::Init("the runtime went away".into()));
     }
+    // Only now: a non-dumpable process's /proc files belong to root, and an
+    // unprivileged runtime could no longer write our uid_map.
+    skiff_linux::process::set_non_dumpable().sys(|| "prctl(PR_SET_DUMPABLE)".to_string())?;
     if plan.clone_flags.contains(CloneFlags::CLONE_NEWUSER) {
         become_root_in_userns()?;
     }
