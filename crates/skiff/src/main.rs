@@ -10,6 +10,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 use clap_complete::Shell;
 use skiff_runtime::cli::{RuncLog, RuntimeCli};
 
+mod engine;
 mod image;
 mod ns;
 
@@ -36,6 +37,8 @@ enum Command {
     },
     #[command(flatten)]
     Image(image::ImageCommand),
+    #[command(flatten)]
+    Engine(engine::EngineCommand),
     /// Benchmarks that compare skiff with its peers on this machine.
     Bench {
         #[command(subcommand)]
@@ -108,6 +111,10 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }),
         Command::Image(cmd) => image::run(cmd).unwrap_or_else(|e| {
+            eprintln!("skiff: {e:#}");
+            ExitCode::FAILURE
+        }),
+        Command::Engine(cmd) => engine::run(cmd).unwrap_or_else(|e| {
             eprintln!("skiff: {e:#}");
             ExitCode::FAILURE
         }),

@@ -1,0 +1,198 @@
+//! skiff-engine: containers from images, the layer between the CLI (and
+//! later the agent) and the OCI runtime.
+//!
+//! Owns: the container records and logs under `<data>/containers/<id>/`
+//! (`config.json`, `log` in the CRI format, `bundle/` with the rootfs mount
+//! point and the runtime's `config.json`, `rw/` with the overlay's upper and
+//! work dirs), the per-container monitor process that owns the container's
+//! stdio, writes its log, records its exit and applies `--restart` and
+//! `--rm` ([`monitor`]), and the docker-like verbs: run, ps, logs, exec,
+//! stop, kill, rm, inspect.
+//!
+//! Must not touch: the image store's internals (it uses `skiff-image`'s
+//! public API to find images and mount snapshots), the runtime's state
+//! directory (it calls `skiff-runtime`'s verbs with its own state root,
+//! `/run/skiff/engine` by default), networking (CNI is a later slice: only
+//! `--network none` and `host` exist), and the control plane's store.
+
+pub mod error;
+pub mod logs;
+mod monitor;
+mod ops;
+pub mod record;
+pub mod run;
+pub mod terminal;
+
+use std::fs;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use skiff_image::Store;
+use skiff_runtime::state::StateRoot;
+
+pub use error::{EngineError, Result};
+pub use ops::ExecOptions;
+pub use record::{ContainerRecord, Network, RestartPolicy, Status};
+pub use run::{RunOptions, Started};
+
+use error::IoContext;
+
+/// Where the runtime state of the engine's containers lives by default.
+pub const DEFAULT_RUN_DIR: &str = "/run/skiff/engine";
+
+/// The engine over one data dir (images and containers) and one run dir
+/// (the runtime's state root).
+pub struct Engine {
+    data_dir: PathBuf,
+    run_dir: PathBuf,
+    store: Store,
+}
+
+/// An exclusive `flock` on a file, released on drop.
+pub(crate) struct FileLock {
+    /// Held for the lock; closing it releases the lock.
+    _file: fs::File,
+}
+
+impl FileLock {
+    pub(crate) fn exclusive(path: &Path) -> Result<FileLock> {
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .ctx(|| format!("cannot open {}", path.display()))?;
+        // SAFETY: flock on a descriptor we own; no memory is involved.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            return Err(EngineError::Io {
+                what: format!("cannot lock {}", path.display()),
+                source: std::io::Error::last_os_error(),
+            });
+        }
+        Ok(FileLock { _file: file })
+    }
+}
+
+impl Engine {
+    pub fn open(data_dir: impl Into<PathBuf>, run_dir: impl Into<PathBuf>) -> Result<Engine> {
+        let data_dir = data_dir.into();
+        let run_dir = run_dir.into();
+        let store = Store::open(&data_dir)?;
+        let containers = data_dir.join("containers");
+        fs::create_dir_all(&containers)
+            .ctx(|| format!("cannot create {}", containers.display()))?;
+        fs::create_dir_all(&run_dir).ctx(|| format!("cannot create {}", run_dir.display()))?;
+        Ok(Engine {
+            data_dir,
+            run_dir,
+            store,
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub(crate) fn runtime_root(&self) -> StateRoot {
+        StateRoot::new(&self.run_dir)
+    }
+
+    pub(crate) fn containers_dir(&self) -> PathBuf {
+        self.data_dir.join("containers")
+    }
+
+    pub fn container_dir(&self, id: &str) -> PathBuf {
+        self.containers_dir().join(id)
+    }
+
+    pub fn log_path(&self, id: &str) -> PathBuf {
+        self.container_dir(id).join("log")
+    }
+
+    pub(crate) fn record_path(&self, id: &str) -> PathBuf {
+        self.container_dir(id).join("config.json")
+    }
+
+    pub(crate) fn rootfs(&self, id: &str) -> PathBuf {
+        self.container_dir(id).join("bundle/rootfs")
+    }
+
+    /// The marker `stop`, `rm` and `kill -s KILL` leave so the monitor does
+    /// not restart the container.
+    pub(crate) fn stop_marker(&self, id: &str) -> PathBuf {
+        self.container_dir(id).join("stopped-by-user")
+    }
+
+    pub(crate) fn name_lock(&self) -> Result<FileLock> {
+        FileLock::exclusive(&self.containers_dir().join(".lock"))
+    }
+
+    pub fn load(&self, id: &str) -> Result<ContainerRecord> {
+        ContainerRecord::load(&self.record_path(id))
+    }
+
+    /// Every container with a readable record, oldest first.
+    pub fn list(&self) -> Result<Vec<ContainerRecord>> {
+        let dir = self.containers_dir();
+        let mut out = Vec::new();
+        for e in fs::read_dir(&dir).ctx(|| format!("cannot list {}", dir.display()))? {
+            let e = e.ctx(|| format!("cannot list {}", dir.display()))?;
+            let name = e.file_name();
+            let Some(id) = name.to_str() else { continue };
+            if id.starts_with('.') {
+                continue;
+            }
+            // A directory without a record is a container being created (or
+            // removed) right now.
+            if let Ok(r) = self.load(id) {
+                out.push(r);
+            }
+        }
+        out.sort_by(|a, b| a.created.cmp(&b.created).then(a.id.cmp(&b.id)));
+        Ok(out)
+    }
+
+    /// A container by name, full id or unique id prefix.
+    pub fn find(&self, arg: &str) -> Result<ContainerRecord> {
+        let all = self.list()?;
+        if let Some(r) = all.iter().find(|r| r.name == arg || r.id == arg) {
+            return Ok(r.clone());
+        }
+        let matches: Vec<_> = if arg.is_empty() || !arg.chars().all(|c| c.is_ascii_hexdigit()) {
+            Vec::new()
+        } else {
+            all.into_iter().filter(|r| r.id.starts_with(arg)).collect()
+        };
+        match matches.len() {
+            0 => Err(EngineError::NotFound(arg.to_string())),
+            1 => Ok(matches.into_iter().next().expect("one match")),
+            _ => Err(EngineError::Ambiguous {
+                arg: arg.to_string(),
+                matches: matches
+                    .iter()
+                    .map(|r| r.name.clone())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }),
+        }
+    }
+}
+
+/// Is something mounted exactly at `path`?
+pub(crate) fn is_mountpoint(path: &Path) -> bool {
+    let Ok(table) = fs::read_to_string("/proc/self/mountinfo") else {
+        return false;
+    };
+    let want = path.to_string_lossy();
+    table
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .any(|p| unescape_mountinfo(p) == want)
+}
+
+fn unescape_mountinfo(s: &str) -> String {
+    s.replace("\\040", " ")
+        .replace("\\011", "\t")
+        .replace("\\012", "\n")
+        .replace("\\134", "\\")
+}

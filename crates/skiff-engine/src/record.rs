@@ -1,0 +1,239 @@
+//! The persistent container record (`<data>/containers/<id>/config.json`)
+//! and the small policies it carries (restart, network).
+
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{bad_flag, EngineError, IoContext, Result};
+
+/// What the monitor last recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Created,
+    Running,
+    Restarting,
+    Exited,
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Restarting => "restarting",
+            Status::Exited => "exited",
+        })
+    }
+}
+
+/// `--restart`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum RestartPolicy {
+    #[default]
+    No,
+    /// Restart after a non-zero exit, at most `max` times (0: no limit).
+    OnFailure {
+        max: u32,
+    },
+    Always,
+}
+
+impl FromStr for RestartPolicy {
+    type Err = EngineError;
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = || {
+            bad_flag(
+                "--restart",
+                format!("{s:?} is not a restart policy; use no, on-failure[:MAX] or always"),
+            )
+        };
+        match s.split_once(':') {
+            None if s == "no" => Ok(RestartPolicy::No),
+            None if s == "always" => Ok(RestartPolicy::Always),
+            None if s == "on-failure" => Ok(RestartPolicy::OnFailure { max: 0 }),
+            Some(("on-failure", n)) => Ok(RestartPolicy::OnFailure {
+                max: n.parse().map_err(|_| bad())?,
+            }),
+            _ => Err(bad()),
+        }
+    }
+}
+
+impl fmt::Display for RestartPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RestartPolicy::No => f.write_str("no"),
+            RestartPolicy::Always => f.write_str("always"),
+            RestartPolicy::OnFailure { max: 0 } => f.write_str("on-failure"),
+            RestartPolicy::OnFailure { max } => write!(f, "on-failure:{max}"),
+        }
+    }
+}
+
+impl TryFrom<String> for RestartPolicy {
+    type Error = EngineError;
+    fn try_from(s: String) -> Result<Self> {
+        s.parse()
+    }
+}
+
+impl From<RestartPolicy> for String {
+    fn from(p: RestartPolicy) -> String {
+        p.to_string()
+    }
+}
+
+/// `--network`. Only the modes that need no CNI exist in this slice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Network {
+    /// A new, empty network namespace.
+    #[default]
+    None,
+    /// The host's network namespace.
+    Host,
+}
+
+impl FromStr for Network {
+    type Err = EngineError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "none" => Ok(Network::None),
+            "host" => Ok(Network::Host),
+            "bridge" | "default" => Err(EngineError::Unsupported(format!(
+                "--network {s} (container networking through CNI comes in a later release); use --network none or --network host"
+            ))),
+            other => Err(bad_flag(
+                "--network",
+                format!("{other:?} is not a network mode; use none or host"),
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Network::None => "none",
+            Network::Host => "host",
+        })
+    }
+}
+
+/// The monitor's view of the container's life; only the monitor writes it
+/// once it runs.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct State {
+    pub status: Option<Status>,
+    /// The container init on the host (0 when not running).
+    pub pid: i32,
+    pub monitor_pid: i32,
+    /// The monitor's start time (clock ticks since boot), so a reused pid is
+    /// not mistaken for it.
+    pub monitor_start: u64,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub exit_code: Option<i32>,
+    pub restart_count: u32,
+    /// Why the last (re)start failed.
+    pub error: Option<String>,
+}
+
+/// One container. Everything but `state` is fixed when it is created.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContainerRecord {
+    pub id: String,
+    pub name: String,
+    /// The image as the user named it, and its id (config digest).
+    pub image: String,
+    pub image_id: String,
+    /// The layers' diffIDs, bottom first, mounted as the root.
+    pub layers: Vec<String>,
+    pub created: String,
+    /// The program and its arguments.
+    pub args: Vec<String>,
+    pub restart: RestartPolicy,
+    pub auto_remove: bool,
+    pub tty: bool,
+    pub interactive: bool,
+    /// Sent by `skiff stop` before SIGKILL.
+    pub stop_signal: String,
+    pub network: Network,
+    /// Rows and columns of the client's terminal for `-t`.
+    pub tty_size: Option<(u16, u16)>,
+    pub state: State,
+}
+
+impl ContainerRecord {
+    pub fn short_id(&self) -> &str {
+        &self.id[..12.min(self.id.len())]
+    }
+
+    /// Is the monitor (same pid, same start time) still alive?
+    pub fn monitor_alive(&self) -> bool {
+        self.state.monitor_pid > 0
+            && skiff_linux::process::start_time(self.state.monitor_pid)
+                == Some(self.state.monitor_start)
+    }
+
+    /// The status, corrected for a monitor that died without recording an exit.
+    pub fn live_status(&self) -> Status {
+        match self.state.status.unwrap_or(Status::Created) {
+            Status::Exited => Status::Exited,
+            _ if !self.monitor_alive() => Status::Exited,
+            s => s,
+        }
+    }
+
+    pub(crate) fn load(path: &Path) -> Result<ContainerRecord> {
+        let bytes = std::fs::read(path).ctx(|| format!("cannot read {}", path.display()))?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| EngineError::Other(format!("{}: {e}", path.display())))
+    }
+
+    /// Write to a temporary file and rename it over the record, so a reader
+    /// never sees half a record.
+    pub(crate) fn save(&self, path: &Path) -> Result<()> {
+        let bytes = serde_json::to_vec_pretty(self)
+            .map_err(|e| EngineError::Other(format!("cannot encode the container record: {e}")))?;
+        write_atomic(path, &bytes)
+    }
+}
+
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes).ctx(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).ctx(|| format!("cannot rename {}", tmp.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restart_policies_parse() {
+        assert_eq!("no".parse::<RestartPolicy>().unwrap(), RestartPolicy::No);
+        assert_eq!(
+            "on-failure:3".parse::<RestartPolicy>().unwrap(),
+            RestartPolicy::OnFailure { max: 3 }
+        );
+        assert_eq!(
+            "always".parse::<RestartPolicy>().unwrap(),
+            RestartPolicy::Always
+        );
+        assert!("sometimes".parse::<RestartPolicy>().is_err());
+        assert!("on-failure:x".parse::<RestartPolicy>().is_err());
+    }
+
+    #[test]
+    fn bridge_is_refused_clearly() {
+        let err = "bridge".parse::<Network>().unwrap_err().to_string();
+        assert!(err.contains("not supported yet"), "{err}");
+        assert_eq!("host".parse::<Network>().unwrap(), Network::Host);
+    }
+}

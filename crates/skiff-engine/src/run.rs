@@ -1,0 +1,631 @@
+//! `run`: check every input, create the container (record, rootfs, bundle),
+//! hand it to a monitor, and optionally follow it in the foreground.
+
+use std::fs::{self, File};
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use nix::fcntl::OFlag;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::stat::Mode;
+use oci_spec::runtime::{
+    LinuxCpuBuilder, LinuxMemoryBuilder, LinuxNamespaceType, LinuxPidsBuilder,
+    LinuxResourcesBuilder, MountBuilder, Spec,
+};
+use skiff_image::snapshot::{MountMode, Snapshotter};
+use skiff_image::spec::Overrides;
+
+use crate::error::{bad_flag, EngineError, IoContext, Result};
+use crate::logs::{LogFollower, LogPrinter};
+use crate::record::{ContainerRecord, Network, RestartPolicy, State, Status};
+use crate::{is_mountpoint, monitor, Engine};
+
+/// Everything `skiff run` takes.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub image: String,
+    /// Replaces the image's Cmd when not empty.
+    pub cmd: Vec<String>,
+    pub name: Option<String>,
+    pub env: Vec<String>,
+    pub env_files: Vec<PathBuf>,
+    /// `HOST:CONTAINER[:ro|:rw]`.
+    pub volumes: Vec<String>,
+    pub workdir: Option<String>,
+    pub user: Option<String>,
+    pub entrypoint: Option<String>,
+    pub memory: Option<String>,
+    pub cpus: Option<String>,
+    pub pids_limit: Option<i64>,
+    pub network: Network,
+    pub restart: RestartPolicy,
+    pub auto_remove: bool,
+    pub interactive: bool,
+    pub tty: bool,
+    pub tty_size: Option<(u16, u16)>,
+}
+
+/// A bind mount from `-v`.
+#[derive(Debug)]
+struct Volume {
+    source: PathBuf,
+    destination: String,
+    readonly: bool,
+}
+
+fn parse_volume(v: &str) -> Result<Volume> {
+    let parts: Vec<&str> = v.split(':').collect();
+    let (src, dst, mode) = match parts.as_slice() {
+        [s, d] => (*s, *d, "rw"),
+        [s, d, m] => (*s, *d, *m),
+        _ => return Err(bad_flag("-v", format!("{v:?} is not HOST:CONTAINER[:ro]"))),
+    };
+    let readonly = match mode {
+        "ro" => true,
+        "rw" => false,
+        other => {
+            return Err(bad_flag(
+                "-v",
+                format!("{v:?}: unknown mode {other:?}; use ro or rw"),
+            ))
+        }
+    };
+    if !dst.starts_with('/') {
+        return Err(bad_flag(
+            "-v",
+            format!("{v:?}: the container path {dst:?} must be absolute"),
+        ));
+    }
+    if !Path::new(src).is_absolute() {
+        return Err(bad_flag(
+            "-v",
+            format!("{v:?}: the host path {src:?} must be absolute (named volumes are not supported yet)"),
+        ));
+    }
+    let source = fs::canonicalize(src).map_err(|e| {
+        bad_flag(
+            "-v",
+            format!("{v:?}: the host path {src:?} cannot be used ({e}); create it first"),
+        )
+    })?;
+    Ok(Volume {
+        source,
+        destination: dst.to_string(),
+        readonly,
+    })
+}
+
+/// `512m`, `1g`, `1048576`, ... to bytes.
+pub fn parse_memory(text: &str) -> Result<i64> {
+    let bad = || {
+        bad_flag(
+            "--memory",
+            format!("{text:?} is not a size; use a number with an optional b, k, m or g suffix, like 256m"),
+        )
+    };
+    let lower = text.trim().to_ascii_lowercase();
+    let (digits, unit) = match lower.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => lower.split_at(i),
+        None => (lower.as_str(), ""),
+    };
+    let n: i64 = digits.parse().map_err(|_| bad())?;
+    let mult: i64 = match unit {
+        "" | "b" => 1,
+        "k" | "kb" => 1 << 10,
+        "m" | "mb" => 1 << 20,
+        "g" | "gb" => 1 << 30,
+        _ => return Err(bad()),
+    };
+    let bytes = n.checked_mul(mult).ok_or_else(bad)?;
+    // The kernel needs some room for the container's own pages; docker's floor.
+    if bytes < 6 << 20 {
+        return Err(bad_flag(
+            "--memory",
+            format!("{text:?} is below the minimum of 6m"),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// `--cpus 1.5` to a CFS quota over a 100 ms period.
+pub fn parse_cpus(text: &str) -> Result<(i64, u64)> {
+    let cpus: f64 = text.trim().parse().map_err(|_| {
+        bad_flag(
+            "--cpus",
+            format!("{text:?} is not a number of CPUs, like 0.5 or 2"),
+        )
+    })?;
+    if !(cpus.is_finite() && cpus >= 0.01) {
+        return Err(bad_flag(
+            "--cpus",
+            format!("{text:?} must be at least 0.01"),
+        ));
+    }
+    const PERIOD: u64 = 100_000;
+    Ok(((cpus * PERIOD as f64).round() as i64, PERIOD))
+}
+
+fn parse_env_file(path: &Path) -> Result<Vec<String>> {
+    let text = fs::read_to_string(path)
+        .map_err(|e| bad_flag("--env-file", format!("cannot read {}: {e}", path.display())))?;
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim_start();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        match line.split_once('=') {
+            Some((k, _)) if !k.is_empty() => out.push(line.to_string()),
+            Some(_) => {
+                return Err(bad_flag(
+                    "--env-file",
+                    format!(
+                        "{}:{}: {line:?} has no variable name",
+                        path.display(),
+                        n + 1
+                    ),
+                ))
+            }
+            // A bare name takes the value from our own environment, as docker does.
+            None => {
+                if let Ok(v) = std::env::var(line) {
+                    out.push(format!("{line}={v}"));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+fn random_id() -> Result<String> {
+    let mut bytes = [0u8; 32];
+    File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .ctx(|| "cannot read /dev/urandom".to_string())?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Removes a half-created container (mount and directory) unless disarmed.
+struct CreateGuard {
+    dir: PathBuf,
+    rootfs: PathBuf,
+    armed: bool,
+}
+
+impl Drop for CreateGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = remove_container_dir(&self.dir, &self.rootfs);
+        }
+    }
+}
+
+/// Unmount the root (if mounted) and remove the container directory. Never
+/// removes a directory with a mount still inside.
+pub(crate) fn remove_container_dir(dir: &Path, rootfs: &Path) -> Result<()> {
+    if is_mountpoint(rootfs) {
+        nix::mount::umount2(rootfs, nix::mount::MntFlags::MNT_DETACH)
+            .ctx(|| format!("cannot unmount {}", rootfs.display()))?;
+    }
+    match fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).ctx(|| format!("cannot remove {}", dir.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn build_spec(
+    opts: &RunOptions,
+    id: &str,
+    config: &oci_spec::image::ImageConfiguration,
+    rootfs: &Path,
+    env: Vec<String>,
+    volumes: &[Volume],
+    resources: oci_spec::runtime::LinuxResources,
+) -> Result<(Spec, Option<String>)> {
+    let mut base = skiff_runtime::spec::default_spec(false);
+    if let Some(p) = base.process_mut() {
+        p.set_terminal(Some(opts.tty));
+    }
+    if let Some(root) = base.root_mut() {
+        // A container's root is its own writable overlay, as with docker.
+        root.set_readonly(Some(false));
+        root.set_path(PathBuf::from("rootfs"));
+    }
+    base.set_hostname(Some(id[..12].to_string()));
+    let overrides = Overrides {
+        entrypoint: opts.entrypoint.as_ref().map(|e| {
+            if e.is_empty() {
+                Vec::new()
+            } else {
+                vec![e.clone()]
+            }
+        }),
+        cmd: (!opts.cmd.is_empty()).then(|| opts.cmd.clone()),
+        env,
+        workdir: opts.workdir.clone(),
+        user: opts.user.clone(),
+    };
+    let image_spec = skiff_image::spec::image_spec(config, rootfs, base, &overrides)?;
+    let mut spec = image_spec.spec;
+    let mut mounts = spec.mounts().clone().unwrap_or_default();
+    for v in volumes {
+        let mut options = vec!["rbind".to_string(), "rprivate".to_string()];
+        if v.readonly {
+            options.push("ro".to_string());
+        }
+        mounts.push(
+            MountBuilder::default()
+                .destination(PathBuf::from(&v.destination))
+                .typ("bind")
+                .source(v.source.clone())
+                .options(options)
+                .build()
+                .map_err(|e| EngineError::Other(format!("cannot build the -v mount: {e}")))?,
+        );
+    }
+    spec.set_mounts(Some(mounts));
+    if let Some(linux) = spec.linux_mut() {
+        let mut namespaces = linux.namespaces().clone().unwrap_or_default();
+        if opts.network == Network::Host {
+            namespaces.retain(|n| n.typ() != LinuxNamespaceType::Network);
+        }
+        linux.set_namespaces(Some(namespaces));
+        linux.set_resources(Some(resources));
+    }
+    Ok((spec, image_spec.stop_signal))
+}
+
+fn build_resources(opts: &RunOptions) -> Result<oci_spec::runtime::LinuxResources> {
+    let mut b = LinuxResourcesBuilder::default();
+    let other = |e: oci_spec::OciSpecError| EngineError::Other(format!("resources: {e}"));
+    if let Some(m) = &opts.memory {
+        let bytes = parse_memory(m)?;
+        b = b.memory(
+            LinuxMemoryBuilder::default()
+                .limit(bytes)
+                .build()
+                .map_err(other)?,
+        );
+    }
+    if let Some(c) = &opts.cpus {
+        let (quota, period) = parse_cpus(c)?;
+        b = b.cpu(
+            LinuxCpuBuilder::default()
+                .quota(quota)
+                .period(period)
+                .build()
+                .map_err(other)?,
+        );
+    }
+    if let Some(n) = opts.pids_limit {
+        if n < 1 {
+            return Err(bad_flag("--pids-limit", format!("{n} must be at least 1")));
+        }
+        b = b.pids(
+            LinuxPidsBuilder::default()
+                .limit(n)
+                .build()
+                .map_err(other)?,
+        );
+    }
+    b.build().map_err(other)
+}
+
+impl Engine {
+    /// Check every input and create the container: record, rootfs mount and
+    /// bundle. Nothing is left behind on error.
+    pub fn create(&self, opts: &RunOptions) -> Result<ContainerRecord> {
+        // Everything that can be checked without touching the disk, first.
+        if opts.auto_remove && opts.restart != RestartPolicy::No {
+            return Err(bad_flag(
+                "--rm",
+                "cannot be combined with --restart (a container removed on exit cannot be restarted); drop one",
+            ));
+        }
+        let resources = build_resources(opts)?;
+        let volumes = opts
+            .volumes
+            .iter()
+            .map(|v| parse_volume(v))
+            .collect::<Result<Vec<_>>>()?;
+        let mut env = Vec::new();
+        for f in &opts.env_files {
+            env.extend(parse_env_file(f)?);
+        }
+        env.extend(opts.env.iter().cloned());
+        if let Some(name) = &opts.name {
+            if !valid_name(name) {
+                return Err(bad_flag(
+                    "--name",
+                    format!("{name:?} is not a valid name; use letters, digits, '_', '.' and '-', starting with a letter or digit"),
+                ));
+            }
+        }
+        let images = self
+            .store()
+            .find_images(&opts.image)
+            .map_err(|_| EngineError::NoImage(opts.image.clone()))?;
+        let image = match images.as_slice() {
+            [] => return Err(EngineError::NoImage(opts.image.clone())),
+            [one] => one.clone(),
+            many => {
+                return Err(EngineError::Other(format!(
+                    "{:?} matches several images ({}); name one",
+                    opts.image,
+                    many.iter()
+                        .map(|r| r.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )))
+            }
+        };
+        let config_bytes = self.store().read_blob(&image.config, 4 << 20)?;
+        let config = skiff_image::manifest::parse_config("image config", &config_bytes)?;
+
+        let _lock = self.name_lock()?;
+        let id = random_id()?;
+        let name = opts.name.clone().unwrap_or_else(|| id[..12].to_string());
+        if let Some(other) = self.list()?.into_iter().find(|r| r.name == name) {
+            return Err(EngineError::NameInUse { name, id: other.id });
+        }
+        let dir = self.container_dir(&id);
+        fs::create_dir(&dir).ctx(|| format!("cannot create {}", dir.display()))?;
+        let rootfs = self.rootfs(&id);
+        let mut guard = CreateGuard {
+            dir: dir.clone(),
+            rootfs: rootfs.clone(),
+            armed: true,
+        };
+        let layers: Vec<_> = image.layers.iter().map(|l| l.diff_id.clone()).collect();
+        Snapshotter::new(self.store()).mount(&layers, &dir.join("rw"), &rootfs, MountMode::Auto)?;
+        let (spec, stop_signal) =
+            build_spec(opts, &id, &config, &rootfs, env, &volumes, resources)?;
+        let bundle_config = dir.join("bundle/config.json");
+        let json = serde_json::to_vec_pretty(&spec)
+            .map_err(|e| EngineError::Other(format!("cannot encode the runtime spec: {e}")))?;
+        fs::write(&bundle_config, json)
+            .ctx(|| format!("cannot write {}", bundle_config.display()))?;
+        let log = self.log_path(&id);
+        File::create(&log).ctx(|| format!("cannot create {}", log.display()))?;
+        if opts.interactive {
+            let fifo = dir.join("stdin");
+            nix::unistd::mkfifo(&fifo, Mode::from_bits_truncate(0o600))
+                .ctx(|| format!("cannot create {}", fifo.display()))?;
+        }
+        let record = ContainerRecord {
+            id: id.clone(),
+            name,
+            image: opts.image.clone(),
+            image_id: image.config.to_string(),
+            layers: layers.iter().map(|d| d.to_string()).collect(),
+            created: skiff_runtime::state::now_rfc3339(),
+            args: spec
+                .process()
+                .as_ref()
+                .and_then(|p| p.args().clone())
+                .unwrap_or_default(),
+            restart: opts.restart,
+            auto_remove: opts.auto_remove,
+            tty: opts.tty,
+            interactive: opts.interactive,
+            stop_signal: stop_signal.unwrap_or_else(|| "SIGTERM".to_string()),
+            network: opts.network,
+            tty_size: opts.tty_size,
+            state: State {
+                status: Some(Status::Created),
+                ..State::default()
+            },
+        };
+        record.save(&self.record_path(&id))?;
+        guard.armed = false;
+        Ok(record)
+    }
+
+    /// Start a created container under a new monitor and return once it
+    /// runs. `attach` keeps stdin (for `-i`) and the exit status for a
+    /// foreground client. The caller must be single-threaded (it forks).
+    pub fn start(&self, record: &ContainerRecord, attach: bool) -> Result<Started> {
+        let id = &record.id;
+        // The client holds the fifo's write end before the monitor opens it,
+        // so the container does not see an end of file before we are there.
+        let stdin = if attach && record.interactive {
+            let fifo = self.container_dir(id).join("stdin");
+            let reader = nix::fcntl::open(
+                &fifo,
+                OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+            .ctx(|| format!("cannot open {}", fifo.display()))?;
+            let writer = nix::fcntl::open(&fifo, OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty())
+                .ctx(|| format!("cannot open {}", fifo.display()))?;
+            drop(reader);
+            Some(writer)
+        } else {
+            None
+        };
+        let log =
+            File::open(self.log_path(id)).ctx(|| "cannot open the container log".to_string())?;
+        let status = match monitor::spawn(self, record) {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = remove_container_dir(&self.container_dir(id), &self.rootfs(id));
+                return Err(e);
+            }
+        };
+        let mut reader = StatusReader {
+            file: status,
+            buf: Vec::new(),
+        };
+        match reader.line(None)? {
+            Line::Text(line) if line == "ok" => Ok(Started {
+                id: id.clone(),
+                status: reader,
+                log: LogFollower::new(log),
+                stdin,
+            }),
+            Line::Text(line) => Err(EngineError::Other(
+                line.strip_prefix("err ").unwrap_or(&line).to_string(),
+            )),
+            Line::Eof | Line::Pending => {
+                // The monitor died without a word; it cannot have cleaned up.
+                let _ = skiff_runtime::container::delete(&self.runtime_root(), id, true);
+                let _ = remove_container_dir(&self.container_dir(id), &self.rootfs(id));
+                Err(EngineError::Other(
+                    "the container monitor exited before the container started".into(),
+                ))
+            }
+        }
+    }
+}
+
+/// Lines from the monitor: `ok`, `err MESSAGE`, `exit CODE`.
+pub(crate) struct StatusReader {
+    file: File,
+    buf: Vec<u8>,
+}
+
+impl StatusReader {
+    /// The next line, waiting at most `timeout` (None: for ever).
+    fn line(&mut self, timeout: Option<Duration>) -> Result<Line> {
+        loop {
+            if let Some(pos) = self.buf.iter().position(|b| *b == b'\n') {
+                let line = String::from_utf8_lossy(&self.buf[..pos]).into_owned();
+                self.buf.drain(..=pos);
+                return Ok(Line::Text(line));
+            }
+            if let Some(t) = timeout {
+                let mut fds = [PollFd::new(self.file.as_fd(), PollFlags::POLLIN)];
+                let ms = PollTimeout::try_from(t.as_millis() as i32).unwrap_or(PollTimeout::NONE);
+                match poll(&mut fds, ms) {
+                    Ok(0) => return Ok(Line::Pending),
+                    Err(nix::errno::Errno::EINTR) => continue,
+                    _ => {}
+                }
+            }
+            let mut chunk = [0u8; 512];
+            match self.file.read(&mut chunk) {
+                Ok(0) => return Ok(Line::Eof),
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e).ctx(|| "cannot read from the monitor".to_string()),
+            }
+        }
+    }
+}
+
+enum Line {
+    Text(String),
+    /// The monitor is gone (or closed its end).
+    Eof,
+    /// Nothing within the timeout.
+    Pending,
+}
+
+/// A container that is running, seen from the client that started it.
+pub struct Started {
+    pub id: String,
+    status: StatusReader,
+    log: LogFollower,
+    stdin: Option<OwnedFd>,
+}
+
+impl Started {
+    /// Follow the container's output until it exits; returns its exit code.
+    /// Stdin is forwarded when the container was created with `-i`.
+    pub fn attach(mut self, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32> {
+        if let Some(fd) = self.stdin.take() {
+            // The pump is a thread: the client no longer forks, and a blocking
+            // read of our stdin must not hold up the output.
+            std::thread::spawn(move || {
+                let mut fifo = File::from(fd);
+                let mut stdin = std::io::stdin().lock();
+                let mut buf = [0u8; 8192];
+                loop {
+                    match stdin.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            if fifo.write_all(&buf[..n]).is_err() {
+                                break;
+                            }
+                        }
+                    }
+                }
+                // Dropping the fifo ends the container's input.
+            });
+        }
+        let mut printer = LogPrinter::new(out, err, false);
+        let code = loop {
+            for r in self.log.read_new()? {
+                let _ = printer.print(&r);
+            }
+            match self.status.line(Some(Duration::from_millis(20)))? {
+                Line::Text(line) => {
+                    if let Some(code) = line.strip_prefix("exit ") {
+                        break code.trim().parse().unwrap_or(125);
+                    }
+                }
+                // The monitor went away without reporting an exit.
+                Line::Eof => break 125,
+                Line::Pending => {}
+            }
+        };
+        // The monitor wrote every record before it reported the exit.
+        for r in self.log.read_new()? {
+            let _ = printer.print(&r);
+        }
+        Ok(code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_sizes() {
+        assert_eq!(parse_memory("256m").unwrap(), 256 << 20);
+        assert_eq!(parse_memory("1G").unwrap(), 1 << 30);
+        assert_eq!(parse_memory("10485760").unwrap(), 10 << 20);
+        assert!(parse_memory("lots")
+            .unwrap_err()
+            .to_string()
+            .contains("--memory"));
+        assert!(parse_memory("1k").is_err());
+    }
+
+    #[test]
+    fn cpus_to_quota() {
+        assert_eq!(parse_cpus("1.5").unwrap(), (150_000, 100_000));
+        assert!(parse_cpus("0").is_err());
+        assert!(parse_cpus("x").is_err());
+    }
+
+    #[test]
+    fn volumes_are_checked() {
+        assert!(parse_volume("/tmp:/data:ro").unwrap().readonly);
+        let e = parse_volume("/does/not/exist:/data")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("-v") && e.contains("/does/not/exist"), "{e}");
+        assert!(parse_volume("/tmp:data").is_err());
+        assert!(parse_volume("/tmp:/data:rx").is_err());
+    }
+
+    #[test]
+    fn names() {
+        assert!(valid_name("web-1.a_b"));
+        assert!(!valid_name("-x"));
+        assert!(!valid_name("a/b"));
+        assert!(!valid_name(""));
+    }
+}
