@@ -34,6 +34,13 @@ pub enum CapError {
     EffectiveNotPermitted { cap: String },
 
     /// `PR_CAPBSET_DROP` failed.
+    /// A capability the calling process itself cannot have.
+    #[error(
+        "process.capabilities.{field}: {cap} is not in the runtime's own bounding set, so no \
+         process it starts can hold it; remove it from the spec or run the runtime with it"
+    )]
+    NotInBounding { cap: String, field: &'static str },
+
     #[error("dropping {cap} from the bounding set failed ({errno}): {hint}")]
     BoundingDrop {
         cap: String,
@@ -65,6 +72,36 @@ pub enum CapError {
 /// it also works in a container init whose new root has no `/proc` yet.
 pub fn kernel_supports(cap: Capability) -> bool {
     cap_index(cap).is_some_and(kernel_knows_index)
+}
+
+/// Check, before anything changes, that every capability the process is to
+/// hold (permitted, effective, ambient) is in the caller's own bounding set:
+/// `capset` would refuse it later, when the error can no longer reach the
+/// caller of `create`. Capabilities the kernel does not know are skipped, as
+/// in [`apply`].
+pub fn check_within_bounding(caps: &LinuxCapabilities) -> Result<(), CapError> {
+    for (field, set) in [
+        ("permitted", caps.permitted()),
+        ("effective", caps.effective()),
+        ("ambient", caps.ambient()),
+    ] {
+        let mut names: Vec<_> = set.iter().flatten().collect();
+        names.sort_by_key(|cap| cap_name(**cap));
+        for cap in names {
+            let Some(index) = cap_index(*cap) else {
+                continue;
+            };
+            // SAFETY: PR_CAPBSET_READ takes a capability number and touches no memory.
+            let held = unsafe { libc::prctl(libc::PR_CAPBSET_READ, libc::c_ulong::from(index)) };
+            if held == 0 {
+                return Err(CapError::NotInBounding {
+                    cap: cap_name(*cap),
+                    field,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Drop every capability from the bounding set that is not in `keep`.

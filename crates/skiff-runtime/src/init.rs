@@ -215,6 +215,10 @@ fn init(plan: &InitPlan, channel: &Channel) -> Result<Infallible> {
     }
     apply_process_limits(plan.process)?;
     let program = find_program(plan.process)?;
+    // After `ready`, a failure could only be seen on the container's stderr.
+    if let Some(caps) = plan.process.capabilities() {
+        capabilities::check_within_bounding(caps).map_err(|e| RuntimeError::Init(e.to_string()))?;
+    }
 
     channel
         .send(MSG_READY)

@@ -610,3 +610,37 @@ fn runtime_binary_is_not_reachable_from_the_container() {
     assert_ok(&b.runtime(&["delete", "--force", &b.id]), "delete");
     b.assert_clean();
 }
+
+#[test]
+fn capability_outside_the_runtime_bounding_set_fails_at_create() {
+    use std::os::unix::process::CommandExt;
+    let b = TestBundle::new("capbnd", &["true"]);
+    b.edit(|c| {
+        for set in ["bounding", "effective", "permitted"] {
+            c["process"]["capabilities"][set] = json!(["CAP_SYS_MODULE"]);
+        }
+    });
+    let bundle = b.bundle();
+    let mut cmd = b.runtime_cmd(&["create", "--bundle", bundle.to_str().expect("utf8"), &b.id]);
+    // SAFETY: prctl is async-signal-safe; it only changes the child's bounding set.
+    unsafe {
+        cmd.pre_exec(|| {
+            // 16 is CAP_SYS_MODULE.
+            if libc::prctl(libc::PR_CAPBSET_DROP, 16 as libc::c_ulong) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = output_via_files(cmd);
+    assert!(
+        !out.status.success(),
+        "create must fail, not the container after start"
+    );
+    assert!(
+        stderr(&out).contains("CAP_SYS_MODULE is not in the runtime's own bounding set"),
+        "{}",
+        stderr(&out)
+    );
+    b.assert_clean();
+}
