@@ -7,6 +7,9 @@ pub enum EngineError {
     Image(#[from] skiff_image::Error),
 
     #[error("{0}")]
+    Net(#[from] skiff_net::NetError),
+
+    #[error("{0}")]
     Runtime(#[from] skiff_runtime::RuntimeError),
 
     #[error("no such container {0:?}; `skiff ps -a` lists the containers")]

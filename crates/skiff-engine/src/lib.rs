@@ -12,12 +12,16 @@
 //! Must not touch: the image store's internals (it uses `skiff-image`'s
 //! public API to find images and mount snapshots), the runtime's state
 //! directory (it calls `skiff-runtime`'s verbs with its own state root,
-//! `/run/skiff/engine` by default), networking (CNI is a later slice: only
-//! `--network none` and `host` exist), and the control plane's store.
+//! `/run/skiff/engine` by default), the CNI plugins and firewall rules (it
+//! calls `skiff-net`'s attach/detach and keeps the returned attachment in the
+//! container record), and the control plane's store.
 
+pub mod bench;
 pub mod error;
+mod in_use;
 pub mod logs;
 mod monitor;
+mod net;
 mod ops;
 pub mod record;
 pub mod run;
@@ -31,9 +35,11 @@ use skiff_image::Store;
 use skiff_runtime::state::StateRoot;
 
 pub use error::{EngineError, Result};
+pub use in_use::in_use_images;
 pub use ops::ExecOptions;
-pub use record::{ContainerRecord, Network, RestartPolicy, Status};
+pub use record::{ContainerRecord, Network, NetworkState, RestartPolicy, Status};
 pub use run::{RunOptions, Started};
+pub use skiff_net::{NetworkConfig, PortMapping};
 
 use error::IoContext;
 
@@ -46,6 +52,8 @@ pub struct Engine {
     data_dir: PathBuf,
     run_dir: PathBuf,
     store: Store,
+    /// The bridge network new containers join (`--network bridge`).
+    net: NetworkConfig,
 }
 
 /// An exclusive `flock` on a file, released on drop.
@@ -82,11 +90,46 @@ impl Engine {
         fs::create_dir_all(&containers)
             .ctx(|| format!("cannot create {}", containers.display()))?;
         fs::create_dir_all(&run_dir).ctx(|| format!("cannot create {}", run_dir.display()))?;
+        let net = NetworkConfig::default_bridge(&data_dir);
         Ok(Engine {
             data_dir,
             run_dir,
             store,
+            net,
         })
+    }
+
+    /// Use another bridge and subnet than `skiff0` and 10.89.0.0/16 for new
+    /// containers (tests, or hosts where that subnet is taken). The network's
+    /// CNI name is `skiff` for the default bridge and the bridge's name
+    /// otherwise, since IPAM and firewall state are keyed on it.
+    pub fn set_bridge(&mut self, bridge: Option<&str>, subnet: Option<&str>) -> Result<()> {
+        let bridge = bridge.unwrap_or(skiff_net::DEFAULT_BRIDGE);
+        let subnet = subnet.unwrap_or(skiff_net::DEFAULT_SUBNET);
+        self.net = self.network_config(bridge, subnet)?;
+        Ok(())
+    }
+
+    /// The bridge network new containers join.
+    pub fn bridge_network(&self) -> &NetworkConfig {
+        &self.net
+    }
+
+    /// The configuration of a bridge network with state under our data dir.
+    pub(crate) fn network_config(&self, bridge: &str, subnet: &str) -> Result<NetworkConfig> {
+        let name = if bridge == skiff_net::DEFAULT_BRIDGE {
+            skiff_net::DEFAULT_NETWORK
+        } else {
+            bridge
+        };
+        let cfg = NetworkConfig::bridge(name, bridge, subnet.parse()?, &self.data_dir);
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Where a container's network namespace is pinned.
+    pub(crate) fn netns_path(&self, id: &str) -> PathBuf {
+        self.run_dir.join("netns").join(id)
     }
 
     pub fn store(&self) -> &Store {

@@ -30,12 +30,14 @@ use skiff_runtime::state::StateRoot;
 
 use crate::error::{EngineError, IoContext, Result};
 use crate::logs::{LogWriter, Stream};
+use crate::net::teardown_network;
 use crate::record::{ContainerRecord, RestartPolicy, Status};
-use crate::run::remove_container_dir;
+use crate::run::{cleanup_container, remove_container_dir};
 use crate::Engine;
 
 /// Where everything of one container is; computed in the client.
 struct Paths {
+    data_dir: PathBuf,
     run_dir: PathBuf,
     record: PathBuf,
     dir: PathBuf,
@@ -52,6 +54,7 @@ pub(crate) fn spawn(engine: &Engine, record: &ContainerRecord) -> Result<File> {
     let id = &record.id;
     let dir = engine.container_dir(id);
     let paths = Paths {
+        data_dir: engine.data_dir.clone(),
         run_dir: engine.runtime_root().dir,
         record: engine.record_path(id),
         bundle: dir.join("bundle"),
@@ -148,7 +151,7 @@ fn monitor_main(paths: Paths, mut rec: ContainerRecord, status_w: OwnedFd) -> i3
     let (sfd, log) = match setup() {
         Ok(x) => x,
         Err(e) => {
-            let _ = remove_container_dir(&paths.dir, &paths.rootfs);
+            let _ = cleanup_container(&paths.data_dir, &paths.dir, &paths.rootfs, rec.net.as_ref());
             send(&mut status, &format!("err {e}"));
             return 1;
         }
@@ -165,7 +168,8 @@ fn monitor_main(paths: Paths, mut rec: ContainerRecord, status_w: OwnedFd) -> i3
         match launch(&paths, &root, &rec, first, &devnull) {
             Err(e) if first => {
                 let _ = container::delete(&root, &rec.id, true);
-                let _ = remove_container_dir(&paths.dir, &paths.rootfs);
+                let _ =
+                    cleanup_container(&paths.data_dir, &paths.dir, &paths.rootfs, rec.net.as_ref());
                 send(&mut status, &format!("err {e}"));
                 return 1;
             }
@@ -222,6 +226,18 @@ fn monitor_main(paths: Paths, mut rec: ContainerRecord, status_w: OwnedFd) -> i3
         }
         backoff = (backoff * 2).min(Duration::from_secs(5));
         rec.state.restart_count += 1;
+    }
+    // Exited for good: give back the address, veth and port rules now
+    // rather than at `rm`, so a stopped container holds no network. The
+    // namespace stayed pinned across restarts so the address did not change.
+    if let Some(net) = &rec.net {
+        match teardown_network(&paths.data_dir, net) {
+            Ok(()) => rec.state.network_released = true,
+            Err(e) => rec.state.error = Some(format!("network cleanup after exit: {e}")),
+        }
+        if !rec.auto_remove {
+            let _ = rec.save(&paths.record);
+        }
     }
     if rec.auto_remove {
         let _ = container::delete(&root, &rec.id, true);

@@ -8,6 +8,7 @@ use skiff_runtime::container;
 use skiff_runtime::RuntimeError;
 
 use crate::error::{EngineError, IoContext, Result};
+use crate::net::teardown_network;
 use crate::record::{ContainerRecord, Status};
 use crate::run::remove_container_dir;
 use crate::Engine;
@@ -136,6 +137,16 @@ impl Engine {
             );
         }
         container::delete(&self.runtime_root(), &rec.id, true)?;
+        // The monitor released the network after the last exit unless it
+        // died first (killed, or the host rebooted): then it is ours to do.
+        let last = self.load(&rec.id).unwrap_or_else(|_| rec.clone());
+        if let Some(net) = &last.net {
+            if last.state.network_released {
+                skiff_net::remove_netns(&net.netns)?;
+            } else {
+                teardown_network(&self.data_dir, net)?;
+            }
+        }
         remove_container_dir(&self.container_dir(&rec.id), &self.rootfs(&rec.id))?;
         Ok(rec)
     }

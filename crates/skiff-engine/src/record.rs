@@ -2,7 +2,7 @@
 //! and the small policies it carries (restart, network).
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
@@ -88,41 +88,23 @@ impl From<RestartPolicy> for String {
     }
 }
 
-/// `--network`. Only the modes that need no CNI exist in this slice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Network {
-    /// A new, empty network namespace.
-    #[default]
-    None,
-    /// The host's network namespace.
-    Host,
-}
+/// `--network`: `bridge` (the default), `none` or `host`; skiff-net's mode.
+pub use skiff_net::NetworkMode as Network;
 
-impl FromStr for Network {
-    type Err = EngineError;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "none" => Ok(Network::None),
-            "host" => Ok(Network::Host),
-            "bridge" | "default" => Err(EngineError::Unsupported(format!(
-                "--network {s} (container networking through CNI comes in a later release); use --network none or --network host"
-            ))),
-            other => Err(bad_flag(
-                "--network",
-                format!("{other:?} is not a network mode; use none or host"),
-            )),
-        }
-    }
-}
-
-impl fmt::Display for Network {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Network::None => "none",
-            Network::Host => "host",
-        })
-    }
+/// The network a container was attached to, kept in its record so teardown
+/// (by the monitor or by `rm`, possibly from another process with other
+/// flags) deletes exactly what attach created.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NetworkState {
+    /// The pinned network namespace (`<run>/netns/<id>`) the runtime joins;
+    /// kept across restarts so the address and published ports stay.
+    pub netns: PathBuf,
+    /// CNI network name, bridge and subnet (bridge mode only).
+    pub network: String,
+    pub bridge: String,
+    pub subnet: String,
+    /// What CNI ADD returned (bridge mode only); DEL needs it.
+    pub attachment: Option<skiff_net::Attachment>,
 }
 
 /// The monitor's view of the container's life; only the monitor writes it
@@ -142,6 +124,10 @@ pub struct State {
     pub restart_count: u32,
     /// Why the last (re)start failed.
     pub error: Option<String>,
+    /// The monitor detached the network and removed the netns after the
+    /// last exit; `rm` only does it when this is false (a monitor that died).
+    #[serde(default)]
+    pub network_released: bool,
 }
 
 /// One container. Everything but `state` is fixed when it is created.
@@ -164,6 +150,12 @@ pub struct ContainerRecord {
     /// Sent by `skiff stop` before SIGKILL.
     pub stop_signal: String,
     pub network: Network,
+    /// `-p` mappings (bridge mode only).
+    #[serde(default)]
+    pub ports: Vec<skiff_net::PortMapping>,
+    /// The netns and CNI attachment; None with `--network host`.
+    #[serde(default)]
+    pub net: Option<NetworkState>,
     /// Rows and columns of the client's terminal for `-t`.
     pub tty_size: Option<(u16, u16)>,
     pub state: State,
@@ -231,9 +223,10 @@ mod tests {
     }
 
     #[test]
-    fn bridge_is_refused_clearly() {
-        let err = "bridge".parse::<Network>().unwrap_err().to_string();
-        assert!(err.contains("not supported yet"), "{err}");
+    fn network_modes() {
+        assert_eq!("bridge".parse::<Network>().unwrap(), Network::Bridge);
+        assert_eq!(Network::default(), Network::Bridge);
         assert_eq!("host".parse::<Network>().unwrap(), Network::Host);
+        assert!("overlay".parse::<Network>().is_err());
     }
 }

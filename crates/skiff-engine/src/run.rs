@@ -19,8 +19,10 @@ use skiff_image::spec::Overrides;
 
 use crate::error::{bad_flag, EngineError, IoContext, Result};
 use crate::logs::{LogFollower, LogPrinter};
-use crate::record::{ContainerRecord, Network, RestartPolicy, State, Status};
+use crate::net::{teardown_network, write_etc_files};
+use crate::record::{ContainerRecord, Network, NetworkState, RestartPolicy, State, Status};
 use crate::{is_mountpoint, monitor, Engine};
+use skiff_net::PortMapping;
 
 /// Everything `skiff run` takes.
 #[derive(Debug, Clone, Default)]
@@ -40,6 +42,8 @@ pub struct RunOptions {
     pub cpus: Option<String>,
     pub pids_limit: Option<i64>,
     pub network: Network,
+    /// `-p HOST:CTR[/tcp|udp]` (bridge mode only).
+    pub ports: Vec<PortMapping>,
     pub restart: RestartPolicy,
     pub auto_remove: bool,
     pub interactive: bool,
@@ -193,19 +197,40 @@ fn random_id() -> Result<String> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// Removes a half-created container (mount and directory) unless disarmed.
+/// Removes a half-created container (network, mount and directory) unless
+/// disarmed.
 struct CreateGuard {
+    data_dir: PathBuf,
     dir: PathBuf,
     rootfs: PathBuf,
+    net: Option<NetworkState>,
     armed: bool,
 }
 
 impl Drop for CreateGuard {
     fn drop(&mut self) {
         if self.armed {
-            let _ = remove_container_dir(&self.dir, &self.rootfs);
+            let _ = cleanup_container(&self.data_dir, &self.dir, &self.rootfs, self.net.as_ref());
         }
     }
+}
+
+/// Tear down the network (if any), then unmount the root and remove the
+/// container directory: for a container that never ran or whose monitor
+/// could not release its network. Every step runs; the first error is
+/// returned.
+pub(crate) fn cleanup_container(
+    data_dir: &Path,
+    dir: &Path,
+    rootfs: &Path,
+    net: Option<&NetworkState>,
+) -> Result<()> {
+    let released = match net {
+        Some(n) => teardown_network(data_dir, n),
+        None => Ok(()),
+    };
+    let removed = remove_container_dir(dir, rootfs);
+    released.and(removed)
 }
 
 /// Unmount the root (if mounted) and remove the container directory. Never
@@ -223,15 +248,31 @@ pub(crate) fn remove_container_dir(dir: &Path, rootfs: &Path) -> Result<()> {
     }
 }
 
+/// What the runtime spec is built from, besides the options and the image.
+struct SpecInputs<'a> {
+    env: Vec<String>,
+    volumes: &'a [Volume],
+    resources: oci_spec::runtime::LinuxResources,
+    /// The pinned network namespace to join (None: host networking).
+    netns: Option<&'a Path>,
+    /// (host file, container path) bind mounts for /etc.
+    etc_files: &'a [(PathBuf, &'static str)],
+}
+
 fn build_spec(
     opts: &RunOptions,
     id: &str,
     config: &oci_spec::image::ImageConfiguration,
     rootfs: &Path,
-    env: Vec<String>,
-    volumes: &[Volume],
-    resources: oci_spec::runtime::LinuxResources,
+    inputs: SpecInputs<'_>,
 ) -> Result<(Spec, Option<String>)> {
+    let SpecInputs {
+        env,
+        volumes,
+        resources,
+        netns,
+        etc_files,
+    } = inputs;
     let mut base = skiff_runtime::spec::default_spec(false);
     if let Some(p) = base.process_mut() {
         p.set_terminal(Some(opts.tty));
@@ -258,6 +299,18 @@ fn build_spec(
     let image_spec = skiff_image::spec::image_spec(config, rootfs, base, &overrides)?;
     let mut spec = image_spec.spec;
     let mut mounts = spec.mounts().clone().unwrap_or_default();
+    // Before the volumes, so a `-v` onto /etc/hosts (say) still wins.
+    for (source, dest) in etc_files {
+        mounts.push(
+            MountBuilder::default()
+                .destination(PathBuf::from(dest))
+                .typ("bind")
+                .source(source.clone())
+                .options(vec!["bind".to_string(), "rprivate".to_string()])
+                .build()
+                .map_err(|e| EngineError::Other(format!("cannot build the {dest} mount: {e}")))?,
+        );
+    }
     for v in volumes {
         let mut options = vec!["rbind".to_string(), "rprivate".to_string()];
         if v.readonly {
@@ -278,6 +331,15 @@ fn build_spec(
         let mut namespaces = linux.namespaces().clone().unwrap_or_default();
         if opts.network == Network::Host {
             namespaces.retain(|n| n.typ() != LinuxNamespaceType::Network);
+        }
+        // Join the pinned namespace the network was set up in, rather than
+        // a new empty one.
+        if let Some(path) = netns {
+            for n in namespaces.iter_mut() {
+                if n.typ() == LinuxNamespaceType::Network {
+                    n.set_path(Some(path.to_path_buf()));
+                }
+            }
         }
         linux.set_namespaces(Some(namespaces));
         linux.set_resources(Some(resources));
@@ -332,6 +394,7 @@ impl Engine {
                 "cannot be combined with --restart (a container removed on exit cannot be restarted); drop one",
             ));
         }
+        opts.network.check_ports(&opts.ports)?;
         let resources = build_resources(opts)?;
         let volumes = opts
             .volumes
@@ -382,14 +445,34 @@ impl Engine {
         fs::create_dir(&dir).ctx(|| format!("cannot create {}", dir.display()))?;
         let rootfs = self.rootfs(&id);
         let mut guard = CreateGuard {
+            data_dir: self.data_dir.clone(),
             dir: dir.clone(),
             rootfs: rootfs.clone(),
+            net: None,
             armed: true,
         };
         let layers: Vec<_> = image.layers.iter().map(|l| l.diff_id.clone()).collect();
         Snapshotter::new(self.store()).mount(&layers, &dir.join("rw"), &rootfs, MountMode::Auto)?;
-        let (spec, stop_signal) =
-            build_spec(opts, &id, &config, &rootfs, env, &volumes, resources)?;
+        guard.net = self.setup_network(&id, opts.network, &opts.ports)?;
+        let ip = guard
+            .net
+            .as_ref()
+            .and_then(|n| n.attachment.as_ref())
+            .map(|a| a.ip);
+        let etc_files = write_etc_files(&dir, &id[..12], opts.network, ip)?;
+        let (spec, stop_signal) = build_spec(
+            opts,
+            &id,
+            &config,
+            &rootfs,
+            SpecInputs {
+                env,
+                volumes: &volumes,
+                resources,
+                netns: guard.net.as_ref().map(|n| n.netns.as_path()),
+                etc_files: &etc_files,
+            },
+        )?;
         let bundle_config = dir.join("bundle/config.json");
         let json = serde_json::to_vec_pretty(&spec)
             .map_err(|e| EngineError::Other(format!("cannot encode the runtime spec: {e}")))?;
@@ -420,6 +503,8 @@ impl Engine {
             interactive: opts.interactive,
             stop_signal: stop_signal.unwrap_or_else(|| "SIGTERM".to_string()),
             network: opts.network,
+            ports: opts.ports.clone(),
+            net: guard.net.clone(),
             tty_size: opts.tty_size,
             state: State {
                 status: Some(Status::Created),
@@ -458,7 +543,12 @@ impl Engine {
         let status = match monitor::spawn(self, record) {
             Ok(s) => s,
             Err(e) => {
-                let _ = remove_container_dir(&self.container_dir(id), &self.rootfs(id));
+                let _ = cleanup_container(
+                    &self.data_dir,
+                    &self.container_dir(id),
+                    &self.rootfs(id),
+                    record.net.as_ref(),
+                );
                 return Err(e);
             }
         };
@@ -479,7 +569,12 @@ impl Engine {
             Line::Eof | Line::Pending => {
                 // The monitor died without a word; it cannot have cleaned up.
                 let _ = skiff_runtime::container::delete(&self.runtime_root(), id, true);
-                let _ = remove_container_dir(&self.container_dir(id), &self.rootfs(id));
+                let _ = cleanup_container(
+                    &self.data_dir,
+                    &self.container_dir(id),
+                    &self.rootfs(id),
+                    record.net.as_ref(),
+                );
                 Err(EngineError::Other(
                     "the container monitor exited before the container started".into(),
                 ))

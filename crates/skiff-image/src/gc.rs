@@ -38,12 +38,52 @@ fn dir_size(path: &std::path::Path) -> u64 {
         .unwrap_or(0)
 }
 
+/// A container that uses an image. The engine lists these (see
+/// `skiff_engine::in_use_images`); this crate knows nothing of containers,
+/// so callers pass them in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageUser {
+    /// The container's name, for messages.
+    pub container: String,
+    /// The image id (config digest) it was created from.
+    pub image_id: Digest,
+    /// The layers mounted as its root, bottom first.
+    pub diff_ids: Vec<Digest>,
+}
+
+/// The containers (by name) that use image `id`.
+pub fn users_of<'a>(users: &'a [ImageUser], id: &Digest) -> Vec<&'a str> {
+    users
+        .iter()
+        .filter(|u| &u.image_id == id)
+        .map(|u| u.container.as_str())
+        .collect()
+}
+
 /// Remove everything unreferenced.
 pub fn prune(store: &Store) -> Result<PruneReport> {
+    prune_keeping(store, &[])
+}
+
+/// Remove everything unreferenced by an image record or by a container in
+/// `in_use`: a container keeps its image's config, its layer snapshots and
+/// their blobs even after its image's name was removed (`rmi --force`), so
+/// it can still start and be inspected.
+pub fn prune_keeping(store: &Store, in_use: &[ImageUser]) -> Result<PruneReport> {
     let _gc = store.lock_gc_exclusive()?;
     let _images = store.lock_images()?;
     let mut blobs = HashSet::new();
     let mut snapshots = HashSet::new();
+    let snaps = Snapshotter::new(store);
+    for u in in_use {
+        blobs.insert(u.image_id.clone());
+        for d in &u.diff_ids {
+            snapshots.insert(d.clone());
+            if let Ok(meta) = snaps.meta(d) {
+                blobs.insert(meta.blob);
+            }
+        }
+    }
     for r in store.images()? {
         blobs.insert(r.digest.clone());
         blobs.insert(r.manifest.clone());
@@ -71,7 +111,6 @@ pub fn prune(store: &Store) -> Result<PruneReport> {
             }
         }
     }
-    let snaps = Snapshotter::new(store);
     for d in snaps.list()? {
         if !snapshots.contains(&d) {
             report.bytes_freed += dir_size(&snaps.dir(&d));

@@ -8,7 +8,8 @@
 //! ([`unpack`]), the overlay snapshotter with its copying fallback
 //! ([`snapshot`]), pulls ([`pull`]), garbage collection ([`gc`]), the
 //! image-config to runtime-spec conversion ([`spec`]), OCI layout writing
-//! ([`oci_layout`]), a local test registry ([`local_registry`]) and the pull
+//! ([`oci_layout`]: import and export), docker-save archives ([`archive`]:
+//! `skiff load` and `skiff save`), a local test registry ([`local_registry`]) and the pull
 //! benchmark ([`bench`]).
 //!
 //! Must not touch: containers, namespaces, cgroups or the runtime's state.
@@ -18,13 +19,16 @@
 //! Persistent state lives under the data dir (`/var/lib/skiff` by default):
 //! see [`store`] for the layout.
 
+pub mod archive;
 pub mod auth;
 pub mod bench;
 pub mod digest;
 pub mod error;
 pub mod gc;
+mod import;
 pub mod local_registry;
 pub mod manifest;
+pub mod oci_layout;
 pub mod progress;
 pub mod pull;
 pub mod reference;

@@ -157,6 +157,19 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     };
     let rootless = !nix::unistd::geteuid().is_root();
     let cg = cgroups::manager(&layout, &cgroup_path, driver)?;
+    // The directories exist before the init starts: its /sys/fs/cgroup bind
+    // mounts them. Limits and the move come later, overlapped with its setup.
+    let has_cgroup = match cg.create() {
+        Ok(()) => {
+            rollback.cgroup = Some(cgroups::manager(&layout, &cgroup_path, driver)?);
+            true
+        }
+        Err(e) if rootless && linux.resources().is_none() => {
+            tracing::warn!("rootless: running without a cgroup: {e}");
+            false
+        }
+        Err(e) => return Err(e.into()),
+    };
 
     let fifo = dir.join(state::EXEC_FIFO);
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600))
@@ -262,20 +275,13 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     parent_end
         .send(&creating)
         .sys(|| "cannot reach the container process".to_string())?;
-    // The init builds its rootfs meanwhile, while we make its cgroup and move
+    // The init builds its rootfs meanwhile, while we set its limits and move
     // it in (a move can wait a whole RCU grace period). It waits for
     // MSG_JOINED before it creates its cgroup namespace, and before anything of
     // the user's runs.
-    match cg.create() {
-        Ok(()) => {
-            rollback.cgroup = Some(cgroups::manager(&layout, &cgroup_path, driver)?);
-            cg.apply(&resources_with_device_rules(spec))?;
-            cg.add_process(child.as_raw())?;
-        }
-        Err(e) if rootless && linux.resources().is_none() => {
-            tracing::warn!("rootless: running without a cgroup: {e}");
-        }
-        Err(e) => return Err(e.into()),
+    if has_cgroup {
+        cg.apply(&resources_with_device_rules(spec))?;
+        cg.add_process(child.as_raw())?;
     }
     // If the init already failed, this send fails too; its own error message
     // is waiting in the channel and is what the loop below reports.

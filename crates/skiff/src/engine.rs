@@ -4,6 +4,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::str::FromStr;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context};
@@ -21,16 +22,27 @@ pub struct EngineArgs {
     /// Where the runtime state of running containers is kept.
     #[arg(long, env = "SKIFF_RUN_DIR", default_value = DEFAULT_RUN_DIR, value_name = "DIR")]
     run_dir: PathBuf,
+    /// The bridge device new containers of `--network bridge` join (default
+    /// skiff0); other names get a network (IPAM, rules) of their own.
+    #[arg(long, env = "SKIFF_BRIDGE", value_name = "NAME")]
+    bridge_name: Option<String>,
+    /// The bridge network's IPv4 subnet (default 10.89.0.0/16).
+    #[arg(long, env = "SKIFF_SUBNET", value_name = "CIDR")]
+    subnet: Option<String>,
 }
 
 impl EngineArgs {
-    fn open(&self) -> anyhow::Result<Engine> {
-        Engine::open(&self.data_dir, &self.run_dir).with_context(|| {
+    pub(crate) fn open(&self) -> anyhow::Result<Engine> {
+        let mut engine = Engine::open(&self.data_dir, &self.run_dir).with_context(|| {
             format!(
                 "cannot open the container store in {}",
                 self.data_dir.display()
             )
-        })
+        })?;
+        engine
+            .set_bridge(self.bridge_name.as_deref(), self.subnet.as_deref())
+            .context("--bridge-name/--subnet (SKIFF_BRIDGE/SKIFF_SUBNET)")?;
+        Ok(engine)
     }
 }
 
@@ -72,14 +84,19 @@ pub struct RunArgs {
     /// Maximum number of processes.
     #[arg(long)]
     pids_limit: Option<i64>,
-    /// none (a new, empty network namespace) or host.
-    #[arg(long, default_value = "none")]
+    /// bridge (the default network, with an address and NAT), none (only
+    /// lo) or host (the host's network namespace).
+    #[arg(long, default_value = "bridge")]
     network: String,
     /// Restart policy: no, on-failure[:MAX] or always.
     #[arg(long, default_value = "no")]
     restart: String,
-    /// Publish a port (not supported yet).
-    #[arg(short = 'p', long = "publish", value_name = "HOST:CONTAINER")]
+    /// Publish a container port on the host (bridge network only).
+    #[arg(
+        short = 'p',
+        long = "publish",
+        value_name = "[HOST_IP:]HOST:CONTAINER[/tcp|udp]"
+    )]
     publish: Vec<String>,
     /// Keep stdin open and forward it to the container.
     #[arg(short, long)]
@@ -265,9 +282,6 @@ fn each(
 }
 
 fn cmd_run(a: RunArgs) -> anyhow::Result<ExitCode> {
-    if !a.publish.is_empty() {
-        bail!("-p/--publish is not supported yet: port publishing needs container networking, which comes in a later release; use --network host to reach the container's ports");
-    }
     if a.tty && a.interactive && !a.detach && !std::io::stdin().is_terminal() {
         bail!("-it needs a terminal on stdin; drop -t to pipe input");
     }
@@ -285,6 +299,11 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<ExitCode> {
         cpus: a.cpus,
         pids_limit: a.pids_limit,
         network: a.network.parse()?,
+        ports: a
+            .publish
+            .iter()
+            .map(|p| skiff_engine::PortMapping::from_str(p))
+            .collect::<Result<_, _>>()?,
         restart: a.restart.parse()?,
         auto_remove: a.rm,
         interactive: a.interactive,

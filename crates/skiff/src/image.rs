@@ -11,7 +11,9 @@ use std::time::SystemTime;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use skiff_image::auth::CredentialSource;
+use skiff_image::gc::{self, ImageUser};
 use skiff_image::manifest::Platform;
+use skiff_image::oci_layout::ExportFormat;
 use skiff_image::progress::Progress;
 use skiff_image::pull::{pull, PullOptions};
 use skiff_image::registries::{RegistriesConfig, DEFAULT_REGISTRIES_CONFIG};
@@ -132,6 +134,65 @@ pub struct UnpackArgs {
     store: StoreArgs,
 }
 
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// An OCI image layout: a directory (with oci-layout, index.json and
+    /// blobs/) or a tar of one.
+    path: PathBuf,
+    /// Name the image (default: the layout's full-name annotation).
+    #[arg(long, value_name = "REPOSITORY[:TAG]")]
+    name: Option<String>,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ExportFormatArg {
+    /// An OCI layout directory.
+    OciDir,
+    /// A tar of an OCI layout.
+    OciTar,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Name or image id.
+    image: String,
+    /// Where to write the layout (must not exist).
+    path: PathBuf,
+    /// The default is oci-tar when PATH ends in .tar, else oci-dir.
+    #[arg(long, value_enum)]
+    format: Option<ExportFormatArg>,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// A docker-save archive (or a tar of an OCI layout), optionally
+    /// gzip- or zstd-compressed; `-` or none reads standard input.
+    #[arg(short, long, value_name = "FILE")]
+    input: Option<PathBuf>,
+    /// Print only the loaded names.
+    #[arg(short, long)]
+    quiet: bool,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SaveArgs {
+    /// Names or image ids.
+    #[arg(required = true)]
+    images: Vec<String>,
+    /// The archive to write (replaced atomically); `-` or none writes
+    /// standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ImageCommand {
     /// Pull an image from a registry.
@@ -140,7 +201,11 @@ pub enum ImageCommand {
     Images(ImagesArgs),
     /// Remove images (and the layers no other image uses).
     Rmi(RmiArgs),
-    /// Manage images: pull, ls, rm, prune, inspect, unpack.
+    /// Load images from a docker-save archive (podman save, docker save).
+    Load(LoadArgs),
+    /// Save images as a docker-save archive (podman load and docker load read it).
+    Save(SaveArgs),
+    /// Manage images: pull, ls, rm, prune, inspect, unpack, import, export, load, save.
     #[command(subcommand)]
     Image(ImageSub),
 }
@@ -160,6 +225,14 @@ pub enum ImageSub {
     Inspect(InspectArgs),
     /// Write an image's root file system (all layers applied) into a directory.
     Unpack(UnpackArgs),
+    /// Import an image from an OCI layout (a directory, or a tar of one).
+    Import(ImportArgs),
+    /// Export an image as an OCI layout (a directory, or a tar of one).
+    Export(ExportArgs),
+    /// Load images from a docker-save archive.
+    Load(LoadArgs),
+    /// Save images as a docker-save archive.
+    Save(SaveArgs),
 }
 
 pub fn run(cmd: ImageCommand) -> anyhow::Result<ExitCode> {
@@ -170,6 +243,10 @@ pub fn run(cmd: ImageCommand) -> anyhow::Result<ExitCode> {
         ImageCommand::Image(ImageSub::Prune(a)) => cmd_prune(a),
         ImageCommand::Image(ImageSub::Inspect(a)) => cmd_inspect(a),
         ImageCommand::Image(ImageSub::Unpack(a)) => cmd_unpack(a),
+        ImageCommand::Image(ImageSub::Import(a)) => cmd_import(a),
+        ImageCommand::Image(ImageSub::Export(a)) => cmd_export(a),
+        ImageCommand::Load(a) | ImageCommand::Image(ImageSub::Load(a)) => cmd_load(a),
+        ImageCommand::Save(a) | ImageCommand::Image(ImageSub::Save(a)) => cmd_save(a),
     }
 }
 
@@ -325,8 +402,19 @@ fn cmd_images(a: ImagesArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The containers that use images, from the engine's records.
+fn image_users(store: &StoreArgs) -> anyhow::Result<Vec<ImageUser>> {
+    skiff_engine::in_use_images(&store.data_dir).with_context(|| {
+        format!(
+            "cannot list the containers in {} to see which images are in use",
+            store.data_dir.display()
+        )
+    })
+}
+
 fn cmd_rmi(a: RmiArgs) -> anyhow::Result<ExitCode> {
     let store = a.store.open()?;
+    let users = image_users(&a.store)?;
     let mut failed = false;
     for arg in &a.images {
         let found = match store.find_images(arg) {
@@ -352,6 +440,23 @@ fn cmd_rmi(a: RmiArgs) -> anyhow::Result<ExitCode> {
             failed = true;
             continue;
         }
+        // The last name of an image a container uses stays unless --force
+        // (which removes the name; prune keeps the layers while in use).
+        let in_use = gc::users_of(&users, found[0].id());
+        let other_names = store
+            .images()?
+            .iter()
+            .any(|r| r.id() == found[0].id() && !found.iter().any(|f| f.name == r.name));
+        if !in_use.is_empty() && !other_names && !a.force {
+            eprintln!(
+                "skiff: image {arg} is in use by container{} {}; remove {} first (`skiff rm`), or pass --force to remove the name and keep the layers until then",
+                if in_use.len() == 1 { "" } else { "s" },
+                in_use.join(", "),
+                if in_use.len() == 1 { "it" } else { "them" },
+            );
+            failed = true;
+            continue;
+        }
         for r in found {
             store.remove_image(&r.name)?;
             let (repo, tag) = repo_and_tag(&r);
@@ -359,7 +464,7 @@ fn cmd_rmi(a: RmiArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if !a.no_prune {
-        let report = skiff_image::gc::prune(&store)?;
+        let report = gc::prune_keeping(&store, &users)?;
         for d in &report.blobs_removed {
             println!("Deleted: {d}");
         }
@@ -373,7 +478,8 @@ fn cmd_rmi(a: RmiArgs) -> anyhow::Result<ExitCode> {
 
 fn cmd_prune(a: PruneArgs) -> anyhow::Result<ExitCode> {
     let store = a.store.open()?;
-    let report = skiff_image::gc::prune(&store)?;
+    let users = image_users(&a.store)?;
+    let report = gc::prune_keeping(&store, &users)?;
     for d in &report.blobs_removed {
         println!("Deleted blob: {d}");
     }
@@ -438,5 +544,84 @@ fn cmd_unpack(a: UnpackArgs) -> anyhow::Result<ExitCode> {
     Snapshotter::new(&store)
         .mount(&layers, &a.dir, &a.dir, MountMode::Copy)
         .with_context(|| format!("cannot unpack {} into {}", r.name, a.dir.display()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_loaded(records: &[ImageRecord], quiet: bool) {
+    for r in records {
+        if quiet {
+            println!("{}", r.name);
+        } else {
+            println!("Loaded image: {} ({})", r.name, r.id().short());
+        }
+    }
+}
+
+fn cmd_import(a: ImportArgs) -> anyhow::Result<ExitCode> {
+    let store = a.store.open()?;
+    let name = a.name.as_deref().map(Reference::parse).transpose()?;
+    let records = skiff_image::oci_layout::import(&store, &a.path, name.as_ref())
+        .with_context(|| format!("cannot import {}", a.path.display()))?;
+    print_loaded(&records, false);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_export(a: ExportArgs) -> anyhow::Result<ExitCode> {
+    let store = a.store.open()?;
+    let r = find_one(&store, &a.image)?;
+    let format = match a.format {
+        Some(ExportFormatArg::OciDir) => ExportFormat::Dir,
+        Some(ExportFormatArg::OciTar) => ExportFormat::Tar,
+        None if a.path.extension().is_some_and(|e| e == "tar") => ExportFormat::Tar,
+        None => ExportFormat::Dir,
+    };
+    skiff_image::oci_layout::export(&store, &r, &a.path, format)
+        .with_context(|| format!("cannot export {} to {}", r.name, a.path.display()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_load(a: LoadArgs) -> anyhow::Result<ExitCode> {
+    let store = a.store.open()?;
+    let records = match a.input.as_deref().filter(|p| p.as_os_str() != "-") {
+        Some(path) => {
+            let file = std::fs::File::open(path)
+                .with_context(|| format!("cannot open {}", path.display()))?;
+            skiff_image::archive::load(&store, &path.display().to_string(), file)
+                .with_context(|| format!("cannot load {}", path.display()))?
+        }
+        None => {
+            if std::io::stdin().is_terminal() {
+                bail!("give an archive with -i FILE, or pipe one into standard input");
+            }
+            skiff_image::archive::load(&store, "<stdin>", std::io::stdin().lock())
+                .context("cannot load the archive from standard input")?
+        }
+    };
+    print_loaded(&records, a.quiet);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_save(a: SaveArgs) -> anyhow::Result<ExitCode> {
+    let store = a.store.open()?;
+    let mut records = Vec::new();
+    for arg in &a.images {
+        let found = store.find_images(arg)?;
+        if found.is_empty() {
+            bail!("no such image: {arg} (see `skiff images`)");
+        }
+        records.extend(found);
+    }
+    match a.output.as_deref().filter(|p| p.as_os_str() != "-") {
+        Some(path) => skiff_image::archive::save_to_file(&store, &records, path)
+            .with_context(|| format!("cannot save to {}", path.display()))?,
+        None => {
+            if std::io::stdout().is_terminal() {
+                bail!("refusing to write an archive to a terminal; give -o FILE or redirect standard output");
+            }
+            let out = std::io::BufWriter::new(std::io::stdout().lock());
+            skiff_image::archive::save(&store, &records, out)
+                .context("cannot write the archive to standard output")?;
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -57,6 +57,15 @@ enum BenchCommand {
         #[arg(long, default_value = "runc")]
         runc: String,
     },
+    /// `skiff run --rm IMAGE true` (bridge and --network none) against `podman run --rm --network none`, alternating.
+    Run {
+        /// Rounds per contender.
+        #[arg(long, default_value_t = 20)]
+        rounds: usize,
+        /// The podman binary to compare with.
+        #[arg(long, default_value = "podman")]
+        podman: String,
+    },
     /// `skiff ns ls --json` against `lsns --json` with extra processes running, alternating.
     Ns {
         /// Extra processes to start (some in their own namespaces) while timing.
@@ -150,6 +159,17 @@ fn bench(what: BenchCommand) -> anyhow::Result<()> {
             };
             let report = skiff_image::bench::pull_benchmark(&opts, &mut std::io::stderr())
                 .context("pull benchmark failed")?;
+            println!("{report}");
+            Ok(())
+        }
+        BenchCommand::Run { rounds, podman } => {
+            let opts = skiff_engine::bench::RunBenchOptions {
+                skiff: std::env::current_exe().context("cannot find the skiff binary")?,
+                podman,
+                rounds,
+            };
+            let report = skiff_engine::bench::run_benchmark(&opts, &mut std::io::stderr())
+                .context("run benchmark failed")?;
             println!("{report}");
             Ok(())
         }

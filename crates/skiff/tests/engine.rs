@@ -11,6 +11,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -37,7 +38,8 @@ fn busybox_image() -> SynthImage {
         )
         .unwrap();
     for applet in [
-        "sh", "echo", "ls", "cat", "sleep", "tty", "id", "pwd", "true", "false", "env",
+        "sh", "echo", "ls", "cat", "sleep", "tty", "id", "pwd", "true", "false", "env", "httpd",
+        "wget", "ip", "mkdir", "hostname",
     ] {
         t = t.symlink(&format!("bin/{applet}"), "busybox").unwrap();
     }
@@ -113,9 +115,13 @@ fn seed() -> &'static Path {
     })
 }
 
-/// One test's data and run dirs; removes every container on drop.
+/// One test's data and run dirs, and a bridge and /24 of its own (so tests
+/// never share a network with each other or a real skiff0); removes every
+/// container and the bridge on drop.
 struct Env {
     dir: tempfile::TempDir,
+    bridge: String,
+    subnet: String,
 }
 
 impl Env {
@@ -131,7 +137,15 @@ impl Env {
             .status()
             .unwrap();
         assert!(status.success(), "copy the seed data dir");
-        Env { dir }
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let pid = std::process::id();
+        Env {
+            dir,
+            bridge: format!("ske{}x{n}", pid % 100_000),
+            // 10.251.0.0/16 is this suite's (skiff-net's tests use 10.250).
+            subnet: format!("10.251.{}.0/24", (pid * 16 + n) % 256),
+        }
     }
 
     fn data(&self) -> PathBuf {
@@ -147,6 +161,8 @@ impl Env {
         c.args(args)
             .env("SKIFF_DATA_DIR", self.data())
             .env("SKIFF_RUN_DIR", self.run_dir())
+            .env("SKIFF_BRIDGE", &self.bridge)
+            .env("SKIFF_SUBNET", &self.subnet)
             .stdin(Stdio::null());
         c
     }
@@ -267,6 +283,10 @@ impl Drop for Env {
                 let _ = Command::new("umount").args(["-l", mp]).status();
             }
         }
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.bridge])
+            .stderr(Stdio::null())
+            .status();
     }
 }
 
@@ -601,7 +621,15 @@ fn options_env_workdir_user_volume_resources_network() {
     env.ok(&["rm", "-f", "lim"]);
 
     // --network none: only lo; host: the host's interfaces.
-    let none = env.ok(&["run", "--rm", IMAGE, "cat", "/proc/net/dev"]);
+    let none = env.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        IMAGE,
+        "cat",
+        "/proc/net/dev",
+    ]);
     assert_eq!(none.lines().count(), 3, "{none}");
     let host_net = env.ok(&[
         "run",
@@ -650,11 +678,16 @@ fn bad_input_leaves_nothing_behind() {
         (&["run", "-v", "relative:/x", IMAGE, "true"], "-v"),
         (&["run", "--memory", "lots", IMAGE, "true"], "--memory"),
         (&["run", "--cpus", "0", IMAGE, "true"], "--cpus"),
-        (&["run", "-p", "80:80", IMAGE, "true"], "not supported yet"),
         (
-            &["run", "--network", "bridge", IMAGE, "true"],
-            "not supported yet",
+            &["run", "--network", "none", "-p", "80:80", IMAGE, "true"],
+            "cannot publish ports with network mode none",
         ),
+        (
+            &["run", "--network", "host", "-p", "80:80", IMAGE, "true"],
+            "cannot publish ports with network mode host",
+        ),
+        (&["run", "-p", "80", IMAGE, "true"], "invalid port mapping"),
+        (&["run", "--network", "overlay", IMAGE, "true"], "bridge"),
         (
             &["run", "--restart", "sometimes", IMAGE, "true"],
             "--restart",
@@ -693,4 +726,254 @@ fn bad_input_leaves_nothing_behind() {
     assert!(env.container_ids().is_empty());
     let info = fs::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(!info.contains(&base));
+}
+
+/// Runs `cmd` on the host; its stdout (empty if it failed).
+fn host(cmd: &str, args: &[&str]) -> String {
+    Command::new(cmd)
+        .args(args)
+        .stderr(Stdio::null())
+        .output()
+        .map(|o| text(&o.stdout))
+        .unwrap_or_default()
+}
+
+/// Whether `text` mentions `ip` as a whole address (not 10.0.0.1 in 10.0.0.12).
+fn mentions_ip(text: &str, ip: &str) -> bool {
+    text.match_indices(ip).any(|(i, _)| {
+        !text[i + ip.len()..].starts_with(|c: char| c.is_ascii_digit())
+            && !text[..i].ends_with(|c: char| c.is_ascii_digit() || c == '.')
+    })
+}
+
+/// A GET of `/` from `addr`; the whole reply.
+fn http_get(addr: &str) -> std::io::Result<String> {
+    use std::io::Read;
+    let addr: std::net::SocketAddr = addr.parse().unwrap();
+    let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    s.set_read_timeout(Some(Duration::from_secs(2)))?;
+    s.write_all(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    Ok(out)
+}
+
+impl Env {
+    /// Nothing of the network of container `id` (whose record was `rec`)
+    /// is left: netns pin, host veth, firewall rule or IPAM lease.
+    fn assert_no_network_trace(&self, id: &str, rec: &Value) {
+        let netns = self.run_dir().join("netns").join(id);
+        assert!(!netns.exists(), "{} left behind", netns.display());
+        let info = fs::read_to_string("/proc/self/mountinfo").unwrap();
+        assert!(!info.contains(&format!("netns/{id}")), "netns pin left");
+        let att = &rec["net"]["attachment"];
+        let rules = host("iptables-save", &[]) + &host("nft", &["list", "ruleset"]);
+        assert!(!rules.contains(id), "rules left for {id}:\n{rules}");
+        if let Some(ip) = att["ip"].as_str() {
+            assert!(!mentions_ip(&rules, ip), "rules left for {ip}:\n{rules}");
+            let lease = self
+                .data()
+                .join("net/ipam")
+                .join(rec["net"]["network"].as_str().unwrap())
+                .join(ip);
+            assert!(!lease.exists(), "IPAM lease {} left", lease.display());
+        }
+        if let Some(veth) = att["host_veth"].as_str() {
+            assert!(
+                host("ip", &["-o", "link", "show", veth]).is_empty(),
+                "veth {veth} left"
+            );
+        }
+        assert!(
+            host("ip", &["-o", "link", "show", "master", &self.bridge]).is_empty(),
+            "ports left on {}",
+            self.bridge
+        );
+    }
+}
+
+#[test]
+fn bridge_network_publish_and_leave_nothing() {
+    let env = Env::new();
+    let id = env
+        .ok(&[
+            "run",
+            "-d",
+            "--name",
+            "web",
+            "-p",
+            "18080:80",
+            IMAGE,
+            "sh",
+            "-c",
+            "mkdir -p /www && echo hello from web > /www/index.html && echo started && exec httpd -f -p 80 -h /www",
+        ])
+        .trim()
+        .to_string();
+    let rec = env.inspect("web");
+    let att = rec["net"]["attachment"].clone();
+    let ip = att["ip"].as_str().expect("an address").to_string();
+    let subnet_prefix = env.subnet.trim_end_matches("0/24");
+    assert!(ip.starts_with(subnet_prefix), "{ip} in {}", env.subnet);
+    let gateway = att["gateway"].as_str().expect("a gateway").to_string();
+    assert_eq!(rec["net"]["bridge"], env.bridge.as_str());
+
+    // The published port answers on the host's loopback.
+    let mut reply = String::new();
+    env.wait_for("httpd on 127.0.0.1:18080", Duration::from_secs(5), || {
+        reply = http_get("127.0.0.1:18080").unwrap_or_default();
+        reply.contains("hello from web")
+    });
+    assert!(reply.starts_with("HTTP/1."), "{reply}");
+
+    // The container has eth0 with its address, names itself in /etc/hosts,
+    // and reaches a server on the host's end of the bridge.
+    let addrs = env.ok(&["exec", "web", "ip", "-o", "-4", "addr", "show", "eth0"]);
+    assert!(addrs.contains(&format!("inet {ip}/24")), "{addrs}");
+    let hosts = env.ok(&["exec", "web", "cat", "/etc/hosts"]);
+    assert!(hosts.contains(&format!("{ip}\t{}", &id[..12])), "{hosts}");
+    assert_eq!(env.ok(&["exec", "web", "hostname"]).trim(), &id[..12]);
+    let listener = std::net::TcpListener::bind(format!("{gateway}:0")).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        use std::io::Read;
+        let (mut c, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 1024];
+        let _ = c.read(&mut buf);
+        c.write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 7\r\n\r\nhost-ok")
+            .unwrap();
+    });
+    let got = env.ok(&[
+        "exec",
+        "web",
+        "wget",
+        "-q",
+        "-O",
+        "-",
+        &format!("http://{gateway}:{port}/"),
+    ]);
+    assert_eq!(got, "host-ok");
+    server.join().unwrap();
+
+    assert_eq!(env.ok(&["logs", "web"]), "started\n");
+    let ls = env.ok(&["exec", "web", "ls", "/"]);
+    assert!(ls.contains("www"), "{ls}");
+    let t0 = Instant::now();
+    env.ok(&["stop", "-t", "1", "web"]);
+    assert!(t0.elapsed() < Duration::from_secs(4), "{:?}", t0.elapsed());
+    // The monitor gives the network back once the container is gone for
+    // good, before anyone runs rm.
+    env.wait_for("the network to be released", Duration::from_secs(5), || {
+        env.inspect("web")["state"]["network_released"] == true
+    });
+    env.assert_no_network_trace(&id, &rec);
+    assert!(http_get("127.0.0.1:18080").is_err(), "port still published");
+    let monitor = env.inspect("web")["state"]["monitor_pid"].as_i64().unwrap();
+    env.ok(&["rm", "web"]);
+    env.assert_gone(&id, monitor);
+    env.assert_no_network_trace(&id, &rec);
+}
+
+#[test]
+fn killed_containers_and_monitors_leave_no_network() {
+    let env = Env::new();
+    // The container is SIGKILLed: its monitor records the exit and tears down.
+    let id = env
+        .ok(&[
+            "run", "-d", "--name", "k", "-p", "18081:80", IMAGE, "sleep", "30",
+        ])
+        .trim()
+        .to_string();
+    let rec = env.inspect("k");
+    assert!(rec["net"]["attachment"]["host_veth"].is_string(), "{rec}");
+    env.ok(&["kill", "k"]);
+    env.wait_for("k to exit", Duration::from_secs(5), || {
+        env.status("k") == "exited"
+    });
+    let monitor = rec["state"]["monitor_pid"].as_i64().unwrap();
+    env.ok(&["rm", "k"]);
+    env.assert_gone(&id, monitor);
+    env.assert_no_network_trace(&id, &rec);
+
+    // The monitor itself is SIGKILLed: nothing released the network; rm -f
+    // kills the container and must do it.
+    let id = env
+        .ok(&[
+            "run", "-d", "--name", "m", "-p", "18082:80", IMAGE, "sleep", "30",
+        ])
+        .trim()
+        .to_string();
+    let rec = env.inspect("m");
+    let monitor = rec["state"]["monitor_pid"].as_i64().unwrap();
+    let status = Command::new("kill")
+        .args(["-9", &monitor.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    env.wait_for("the monitor to die", Duration::from_secs(5), || {
+        env.status("m") == "exited"
+    });
+    let veth = rec["net"]["attachment"]["host_veth"].as_str().unwrap();
+    assert!(
+        !host("ip", &["-o", "link", "show", veth]).is_empty(),
+        "the veth outlives a dead monitor until rm"
+    );
+    env.ok(&["rm", "-f", "m"]);
+    env.assert_gone(&id, monitor);
+    env.assert_no_network_trace(&id, &rec);
+}
+
+#[test]
+fn network_none_has_a_working_lo_only() {
+    let env = Env::new();
+    let out = env.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        IMAGE,
+        "sh",
+        "-c",
+        "ip -o link; mkdir /w; echo lo-ok > /w/i; httpd -p 127.0.0.1:81 -h /w; wget -q -O - http://127.0.0.1:81/i",
+    ]);
+    let links: Vec<&str> = out.lines().filter(|l| l.contains(": <")).collect();
+    assert_eq!(links.len(), 1, "only lo: {out}");
+    assert!(links[0].contains("lo: <LOOPBACK,UP"), "lo is up: {out}");
+    assert!(out.ends_with("lo-ok\n"), "{out}");
+    env.wait_for("--rm", Duration::from_secs(5), || {
+        env.container_ids().is_empty()
+    });
+    let netns = env.run_dir().join("netns");
+    assert!(
+        fs::read_dir(&netns).map(|d| d.count()).unwrap_or(0) == 0,
+        "netns pins left in {}",
+        netns.display()
+    );
+}
+
+#[test]
+fn bench_run_runs() {
+    let child = Command::new(skiff_bin())
+        .args(["bench", "run", "--rounds", "1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report = text(&out.stdout);
+    for want in [
+        "skiff run --rm (bridge)",
+        "skiff run --rm --network none",
+        "podman run --rm --network none",
+        "x podman",
+    ] {
+        assert!(report.contains(want), "{want:?} in {report}");
+    }
+    assert!(
+        host("ip", &["-o", "link", "show", &format!("skb{pid}")]).is_empty(),
+        "the benchmark's bridge is left"
+    );
 }
