@@ -4,7 +4,8 @@
 //! Owns: the container records and logs under `<data>/containers/<id>/`
 //! (`config.json`, `log` in the CRI format, `bundle/` with the rootfs mount
 //! point and the runtime's `config.json`, `rw/` with the overlay's upper and
-//! work dirs), the per-container monitor process that owns the container's
+//! work dirs, `volumes/<n>` with the anonymous volumes of the image's
+//! `VOLUME`s), the per-container monitor process that owns the container's
 //! stdio, writes its log, records its exit and applies `--restart` and
 //! `--rm` ([`monitor`]), and the docker-like verbs: run, ps, logs, exec,
 //! stop, kill, rm, inspect.
@@ -26,6 +27,7 @@ mod ops;
 pub mod record;
 pub mod run;
 pub mod terminal;
+mod volumes;
 
 use std::fs;
 use std::os::fd::AsRawFd;
@@ -40,6 +42,7 @@ pub use ops::ExecOptions;
 pub use record::{ContainerRecord, Network, NetworkState, RestartPolicy, Status};
 pub use run::{RunOptions, Started};
 pub use skiff_net::{NetworkConfig, PortMapping};
+pub use volumes::VolumeMount;
 
 use error::IoContext;
 

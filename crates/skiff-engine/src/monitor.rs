@@ -201,7 +201,12 @@ fn monitor_main(paths: Paths, mut rec: ContainerRecord, status_w: OwnedFd) -> i3
                 let _ = rec.save(&paths.record);
                 send(&mut status, &format!("exit {code}"));
                 // Only the first exit is the foreground client's to report.
-                status = None;
+                // With --rm the client waits for the end of the stream, which
+                // comes when this process exits, after the removal below: like
+                // docker's, `run --rm` returns once the container is gone.
+                if !rec.auto_remove {
+                    status = None;
+                }
             }
         }
         first = false;

@@ -158,6 +158,9 @@ pub struct ContainerRecord {
     pub net: Option<NetworkState>,
     /// Rows and columns of the client's terminal for `-t`.
     pub tty_size: Option<(u16, u16)>,
+    /// `-v` binds and the anonymous volumes of the image's `VOLUME`s.
+    #[serde(default)]
+    pub volumes: Vec<crate::VolumeMount>,
     pub state: State,
 }
 

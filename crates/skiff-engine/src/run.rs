@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use nix::fcntl::OFlag;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::stat::Mode;
 use oci_spec::runtime::{
     LinuxCpuBuilder, LinuxMemoryBuilder, LinuxNamespaceType, LinuxPidsBuilder,
@@ -16,11 +18,13 @@ use oci_spec::runtime::{
 };
 use skiff_image::snapshot::{MountMode, Snapshotter};
 use skiff_image::spec::Overrides;
+use skiff_runtime::state::StateRoot;
 
 use crate::error::{bad_flag, EngineError, IoContext, Result};
 use crate::logs::{LogFollower, LogPrinter};
 use crate::net::{teardown_network, write_etc_files};
 use crate::record::{ContainerRecord, Network, NetworkState, RestartPolicy, State, Status};
+use crate::volumes::{anonymous_volumes, clean_destination, VolumeMount};
 use crate::{is_mountpoint, monitor, Engine};
 use skiff_net::PortMapping;
 
@@ -257,6 +261,16 @@ struct SpecInputs<'a> {
     netns: Option<&'a Path>,
     /// (host file, container path) bind mounts for /etc.
     etc_files: &'a [(PathBuf, &'static str)],
+    /// The container's directory, where anonymous volumes go.
+    dir: &'a Path,
+}
+
+/// The runtime spec and what the record keeps of it.
+struct BuiltSpec {
+    spec: Spec,
+    stop_signal: Option<String>,
+    /// `-v` binds and anonymous volumes, in mount order.
+    volumes: Vec<VolumeMount>,
 }
 
 fn build_spec(
@@ -265,13 +279,14 @@ fn build_spec(
     config: &oci_spec::image::ImageConfiguration,
     rootfs: &Path,
     inputs: SpecInputs<'_>,
-) -> Result<(Spec, Option<String>)> {
+) -> Result<BuiltSpec> {
     let SpecInputs {
         env,
         volumes,
         resources,
         netns,
         etc_files,
+        dir,
     } = inputs;
     let mut base = skiff_runtime::spec::default_spec(false);
     if let Some(p) = base.process_mut() {
@@ -311,7 +326,24 @@ fn build_spec(
                 .map_err(|e| EngineError::Other(format!("cannot build the {dest} mount: {e}")))?,
         );
     }
-    for v in volumes {
+    let taken: Vec<String> = volumes
+        .iter()
+        .map(|v| clean_destination(&v.destination))
+        .collect();
+    let mut all: Vec<VolumeMount> = volumes
+        .iter()
+        .map(|v| VolumeMount {
+            destination: v.destination.clone(),
+            source: v.source.clone(),
+            anonymous: false,
+            readonly: v.readonly,
+        })
+        .collect();
+    all.extend(anonymous_volumes(rootfs, dir, &image_spec.volumes, &taken)?);
+    // Parents before children (`-v /h:/srv` before an image's /srv/data),
+    // as docker orders them; the sort is stable, so otherwise as given.
+    all.sort_by_key(|v| clean_destination(&v.destination).matches('/').count());
+    for v in &all {
         let mut options = vec!["rbind".to_string(), "rprivate".to_string()];
         if v.readonly {
             options.push("ro".to_string());
@@ -323,7 +355,12 @@ fn build_spec(
                 .source(v.source.clone())
                 .options(options)
                 .build()
-                .map_err(|e| EngineError::Other(format!("cannot build the -v mount: {e}")))?,
+                .map_err(|e| {
+                    EngineError::Other(format!(
+                        "cannot build the volume mount at {}: {e}",
+                        v.destination
+                    ))
+                })?,
         );
     }
     spec.set_mounts(Some(mounts));
@@ -344,7 +381,11 @@ fn build_spec(
         linux.set_namespaces(Some(namespaces));
         linux.set_resources(Some(resources));
     }
-    Ok((spec, image_spec.stop_signal))
+    Ok(BuiltSpec {
+        spec,
+        stop_signal: image_spec.stop_signal,
+        volumes: all,
+    })
 }
 
 fn build_resources(opts: &RunOptions) -> Result<oci_spec::runtime::LinuxResources> {
@@ -460,7 +501,11 @@ impl Engine {
             .and_then(|n| n.attachment.as_ref())
             .map(|a| a.ip);
         let etc_files = write_etc_files(&dir, &id[..12], opts.network, ip)?;
-        let (spec, stop_signal) = build_spec(
+        let BuiltSpec {
+            spec,
+            stop_signal,
+            volumes,
+        } = build_spec(
             opts,
             &id,
             &config,
@@ -471,6 +516,7 @@ impl Engine {
                 resources,
                 netns: guard.net.as_ref().map(|n| n.netns.as_path()),
                 etc_files: &etc_files,
+                dir: &dir,
             },
         )?;
         let bundle_config = dir.join("bundle/config.json");
@@ -506,6 +552,7 @@ impl Engine {
             ports: opts.ports.clone(),
             net: guard.net.clone(),
             tty_size: opts.tty_size,
+            volumes,
             state: State {
                 status: Some(Status::Created),
                 ..State::default()
@@ -562,6 +609,9 @@ impl Engine {
                 status: reader,
                 log: LogFollower::new(log),
                 stdin,
+                proxy_signals: !record.tty,
+                runtime_root: self.runtime_root(),
+                wait_for_removal: record.auto_remove,
             }),
             Line::Text(line) => Err(EngineError::Other(
                 line.strip_prefix("err ").unwrap_or(&line).to_string(),
@@ -632,12 +682,99 @@ pub struct Started {
     status: StatusReader,
     log: LogFollower,
     stdin: Option<OwnedFd>,
+    /// Signals to the client are forwarded to the container (not with `-t`).
+    proxy_signals: bool,
+    runtime_root: StateRoot,
+    /// `--rm`: return only once the monitor has removed the container.
+    wait_for_removal: bool,
+}
+
+/// What a foreground client passes on to the container's main process, as
+/// docker's `--sig-proxy` does.
+const FORWARDED_SIGNALS: [Signal; 6] = [
+    Signal::SIGINT,
+    Signal::SIGTERM,
+    Signal::SIGHUP,
+    Signal::SIGQUIT,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+];
+
+/// The forwarded signals, blocked and read from a signalfd for as long as
+/// the client follows the container, so they end the container (or not, if
+/// it traps them) rather than the client. SIGKILL cannot be caught: a
+/// client killed with it leaves the container running.
+struct SignalProxy {
+    fd: SignalFd,
+    old_mask: SigSet,
+}
+
+impl SignalProxy {
+    /// Must run before the client starts any thread, which inherits the
+    /// mask: a thread with the signals unblocked would die of them.
+    fn new() -> Result<SignalProxy> {
+        let mut set = SigSet::empty();
+        for s in FORWARDED_SIGNALS {
+            set.add(s);
+        }
+        let mut old_mask = SigSet::empty();
+        nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut old_mask))
+            .ctx(|| "cannot block signals to forward them to the container".into())?;
+        match SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC) {
+            Ok(fd) => Ok(SignalProxy { fd, old_mask }),
+            Err(e) => {
+                let _ = nix::sys::signal::pthread_sigmask(
+                    SigmaskHow::SIG_SETMASK,
+                    Some(&old_mask),
+                    None,
+                );
+                Err(e).ctx(|| "cannot create a signalfd to forward signals".into())
+            }
+        }
+    }
+
+    /// Pass every pending signal on to the container's main process.
+    fn forward(&mut self, root: &StateRoot, id: &str, err: &mut dyn Write) {
+        while let Ok(Some(info)) = self.fd.read_signal() {
+            let Ok(sig) = Signal::try_from(info.ssi_signo as i32) else {
+                continue;
+            };
+            match skiff_runtime::container::kill(root, id, sig, false) {
+                // Exited (or between two runs of --restart): the exit report
+                // follows, nothing to deliver it to.
+                Ok(())
+                | Err(
+                    skiff_runtime::RuntimeError::NotFound(_)
+                    | skiff_runtime::RuntimeError::WrongState { .. },
+                ) => {}
+                Err(e) => {
+                    let _ = writeln!(err, "skiff: cannot forward {sig} to the container: {e}");
+                }
+            }
+        }
+    }
+}
+
+impl Drop for SignalProxy {
+    fn drop(&mut self) {
+        // Signals that came after the exit report are dropped with the
+        // signalfd instead of killing the client before it reports the code.
+        while let Ok(Some(_)) = self.fd.read_signal() {}
+        let _ =
+            nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&self.old_mask), None);
+    }
 }
 
 impl Started {
     /// Follow the container's output until it exits; returns its exit code.
     /// Stdin is forwarded when the container was created with `-i`.
     pub fn attach(mut self, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32> {
+        // Before the stdin thread, which must inherit the blocked mask.
+        let mut proxy = if self.proxy_signals {
+            Some(SignalProxy::new()?)
+        } else {
+            None
+        };
         if let Some(fd) = self.stdin.take() {
             // The pump is a thread: the client no longer forks, and a blocking
             // read of our stdin must not hold up the output.
@@ -660,6 +797,9 @@ impl Started {
         }
         let mut printer = LogPrinter::new(out, err, false);
         let code = loop {
+            if let Some(p) = proxy.as_mut() {
+                p.forward(&self.runtime_root, &self.id, printer.err);
+            }
             for r in self.log.read_new()? {
                 let _ = printer.print(&r);
             }
@@ -677,6 +817,14 @@ impl Started {
         // The monitor wrote every record before it reported the exit.
         for r in self.log.read_new()? {
             let _ = printer.print(&r);
+        }
+        if self.wait_for_removal {
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            while std::time::Instant::now() < deadline {
+                if let Line::Eof = self.status.line(Some(Duration::from_millis(20)))? {
+                    break;
+                }
+            }
         }
         Ok(code)
     }

@@ -321,6 +321,18 @@ fn escape_overlay_path(p: &Path) -> Result<String> {
     Ok(s.to_string())
 }
 
+/// Copy a plain directory tree into `dst`, an existing empty directory:
+/// owners, modes, times and xattrs kept, symlinks copied as symlinks (never
+/// followed), hardlinks within the tree kept as hardlinks, and `dst` itself
+/// given `src`'s metadata. `src` must be a merged view (a mounted container
+/// root, say): it has no whiteouts or opaque markers for the copy to apply.
+/// The engine seeds anonymous volumes with it.
+pub fn copy_tree(src: &Path, dst: &Path) -> Result<()> {
+    let m = fs::metadata(src).path_ctx("cannot inspect", src)?;
+    apply_copy(src, dst, &mut HashMap::new(), true)?;
+    copy_meta(src, dst, &m)
+}
+
 /// Apply one overlay-form layer directory onto a plain directory: whiteouts
 /// delete, opaque directories first lose what was there, everything else is
 /// copied with its metadata. Hardlinks within a layer stay hardlinks.
@@ -518,5 +530,31 @@ mod tests {
         assert!(target.join("o/new").exists());
         m.unmount().unwrap();
         assert!(snaps.stale_staging().unwrap().is_empty());
+    }
+
+    #[test]
+    fn copy_tree_keeps_metadata_and_symlinks() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        fs::create_dir_all(src.join("sub")).unwrap();
+        fs::write(src.join("sub/f"), "x").unwrap();
+        fs::set_permissions(src.join("sub/f"), fs::Permissions::from_mode(0o640)).unwrap();
+        fs::set_permissions(&src, fs::Permissions::from_mode(0o711)).unwrap();
+        fs::hard_link(src.join("sub/f"), src.join("h")).unwrap();
+        // Copied as a link, not followed to the host's file.
+        symlink("/etc/hostname", src.join("l")).unwrap();
+        let dst = dir.path().join("dst");
+        fs::create_dir(&dst).unwrap();
+        copy_tree(&src, &dst).unwrap();
+        assert_eq!(fs::read_to_string(dst.join("sub/f")).unwrap(), "x");
+        let m = fs::metadata(dst.join("sub/f")).unwrap();
+        assert_eq!(m.mode() & 0o7777, 0o640);
+        assert_eq!(m.ino(), fs::metadata(dst.join("h")).unwrap().ino());
+        assert_eq!(fs::metadata(&dst).unwrap().mode() & 0o7777, 0o711);
+        assert_eq!(
+            fs::read_link(dst.join("l")).unwrap(),
+            Path::new("/etc/hostname")
+        );
     }
 }

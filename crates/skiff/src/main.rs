@@ -13,6 +13,7 @@ use skiff_runtime::cli::{RuncLog, RuntimeCli};
 mod engine;
 mod image;
 mod ns;
+mod server;
 
 #[derive(Debug, Parser)]
 #[command(name = "skiff", about = "A container platform in one binary", version)]
@@ -39,6 +40,8 @@ enum Command {
     Image(image::ImageCommand),
     #[command(flatten)]
     Engine(engine::EngineCommand),
+    /// The Kubernetes API server: writes an admin kubeconfig, then serves until stopped.
+    Server(server::ServerArgs),
     /// Benchmarks that compare skiff with its peers on this machine.
     Bench {
         #[command(subcommand)]
@@ -124,6 +127,10 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }),
         Command::Engine(cmd) => engine::run(cmd).unwrap_or_else(|e| {
+            eprintln!("skiff: {e:#}");
+            ExitCode::FAILURE
+        }),
+        Command::Server(args) => server::run(args).unwrap_or_else(|e| {
             eprintln!("skiff: {e:#}");
             ExitCode::FAILURE
         }),

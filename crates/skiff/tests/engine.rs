@@ -28,6 +28,16 @@ use common::{cgroup_mounts, processes_mentioning, skiff_bin};
 const IMAGE: &str = "127.0.0.1/test/busybox:1";
 
 fn busybox_image() -> SynthImage {
+    SynthImage::new(
+        vec![busybox_layer()],
+        "linux",
+        "amd64",
+        serde_json::json!({"Cmd": ["sh"], "Env": ["PATH=/bin"], "StopSignal": "SIGTERM"}),
+        false,
+    )
+}
+
+fn busybox_layer() -> synth::LayerBlob {
     let mut t = RawTar::new()
         .dir("bin/", 0o755)
         .unwrap()
@@ -55,14 +65,7 @@ fn busybox_image() -> SynthImage {
         .unwrap()
         .file("etc/group", b"root:x:0:\nnogroup:x:65534:\n", 0o644)
         .unwrap();
-    let layer = synth::layer(&t.finish().unwrap(), Compression::Gzip, false).unwrap();
-    SynthImage::new(
-        vec![layer],
-        "linux",
-        "amd64",
-        serde_json::json!({"Cmd": ["sh"], "Env": ["PATH=/bin"], "StopSignal": "SIGTERM"}),
-        false,
-    )
+    synth::layer(&t.finish().unwrap(), Compression::Gzip, false).unwrap()
 }
 
 /// A data dir holding the pulled busybox image, made once per test run
@@ -976,4 +979,152 @@ fn bench_run_runs() {
         host("ip", &["-o", "link", "show", &format!("skb{pid}")]).is_empty(),
         "the benchmark's bridge is left"
     );
+}
+
+/// Busybox plus a layer with /data, which the config declares a volume.
+const VOLUME_IMAGE: &str = "127.0.0.1/test/volume:1";
+
+fn import_volume_image(env: &Env) {
+    let data = RawTar::new()
+        .dir("data/", 0o750)
+        .unwrap()
+        .file("data/seed.txt", b"from the image\n", 0o640)
+        .unwrap()
+        .symlink("data/link", "seed.txt")
+        .unwrap()
+        .finish()
+        .unwrap();
+    let image = SynthImage::new(
+        vec![
+            busybox_layer(),
+            synth::layer(&data, Compression::Gzip, false).unwrap(),
+        ],
+        "linux",
+        "amd64",
+        serde_json::json!({"Cmd": ["sh"], "Env": ["PATH=/bin"], "Volumes": {"/data": {}}}),
+        false,
+    );
+    let layout = env.dir.path().join("volume-layout");
+    image.write_oci_layout(&layout, "1").unwrap();
+    env.ok(&[
+        "image",
+        "import",
+        "--name",
+        VOLUME_IMAGE,
+        layout.to_str().unwrap(),
+    ]);
+}
+
+#[test]
+fn image_volumes_get_anonymous_volumes() {
+    use std::os::unix::fs::MetadataExt;
+    let env = Env::new();
+    import_volume_image(&env);
+    let out = env.ok(&[
+        "run",
+        "--name",
+        "v",
+        VOLUME_IMAGE,
+        "sh",
+        "-c",
+        "cat /data/seed.txt /data/link; echo written > /data/new.txt",
+    ]);
+    assert_eq!(out, "from the image\nfrom the image\n");
+    let rec = env.inspect("v");
+    let vols = rec["volumes"].as_array().unwrap();
+    assert_eq!(vols.len(), 1, "{rec}");
+    assert_eq!(vols[0]["destination"], "/data");
+    assert_eq!(vols[0]["anonymous"], true);
+    let id = rec["id"].as_str().unwrap().to_string();
+    let dir = env.data().join("containers").join(&id);
+    let source = PathBuf::from(vols[0]["source"].as_str().unwrap());
+    assert!(source.starts_with(&dir), "{}", source.display());
+    // The write went to the volume, not the overlay's upper dir.
+    assert_eq!(
+        fs::read_to_string(source.join("new.txt")).unwrap(),
+        "written\n"
+    );
+    assert!(!dir.join("rw/upper/data/new.txt").exists());
+    // A copy of the image's /data, modes and symlinks included.
+    assert_eq!(fs::metadata(&source).unwrap().mode() & 0o7777, 0o750);
+    assert_eq!(
+        fs::metadata(source.join("seed.txt")).unwrap().mode() & 0o7777,
+        0o640
+    );
+    assert_eq!(
+        fs::read_link(source.join("link")).unwrap(),
+        Path::new("seed.txt")
+    );
+    let monitor = rec["state"]["monitor_pid"].as_i64().unwrap();
+    env.ok(&["rm", "v"]);
+    env.assert_gone(&id, monitor);
+    assert!(!source.exists());
+
+    // -v over the image's volume: no anonymous volume.
+    let host = env.dir.path().join("host-data");
+    fs::create_dir(&host).unwrap();
+    let bind = format!("{}:/data", host.display());
+    let out = env.ok(&[
+        "run",
+        "--name",
+        "b",
+        "-v",
+        &bind,
+        VOLUME_IMAGE,
+        "sh",
+        "-c",
+        "ls /data; echo hi > /data/h",
+    ]);
+    assert_eq!(out, "");
+    assert_eq!(fs::read_to_string(host.join("h")).unwrap(), "hi\n");
+    let rec = env.inspect("b");
+    let vols = rec["volumes"].as_array().unwrap();
+    assert_eq!(vols.len(), 1, "{rec}");
+    assert_eq!(vols[0]["anonymous"], false);
+    let id = rec["id"].as_str().unwrap().to_string();
+    assert!(!env
+        .data()
+        .join("containers")
+        .join(&id)
+        .join("volumes")
+        .exists());
+    env.ok(&["rm", "b"]);
+
+    // --rm takes the anonymous volume with the container.
+    env.ok(&["run", "--rm", VOLUME_IMAGE, "sh", "-c", "echo > /data/x"]);
+    env.wait_for("--rm to remove", Duration::from_secs(5), || {
+        env.container_ids().is_empty()
+    });
+}
+
+#[test]
+fn foreground_client_forwards_signals() {
+    let env = Env::new();
+    let mut client = env
+        .cmd(&[
+            "run",
+            "--name",
+            "sig",
+            IMAGE,
+            "sh",
+            "-c",
+            "trap 'echo got-term; exit 7' TERM; echo ready; while true; do sleep 0.1; done",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(client.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    let pid = nix::unistd::Pid::from_raw(client.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let status = client.wait().unwrap();
+    assert_eq!(rest, "got-term\n");
+    assert_eq!(status.code(), Some(7), "{status:?}");
+    assert_eq!(env.inspect("sig")["state"]["exit_code"], 7);
+    env.ok(&["rm", "sig"]);
 }

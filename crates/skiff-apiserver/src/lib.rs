@@ -1,0 +1,203 @@
+//! `skiff-apiserver`: the Kubernetes API of `skiff server`.
+//!
+//! What this crate owns:
+//! - the HTTPS listener (rustls), its CA and serving certificate (generated on first start
+//!   under `<data>/tls/` and reused), bearer-token authentication and the admin kubeconfig;
+//! - discovery (`/version`, `/api`, `/api/v1`, `/apis`) and the REST verbs (get, list,
+//!   create, update, delete, watch, merge/JSON patch) for the resources it serves;
+//! - validation, defaulting, and errors as Kubernetes `Status` objects;
+//! - the key layout (`/registry/<resource>/[<namespace>/]<name>`) and JSON encoding of
+//!   objects in the store. It is the only crate that touches the store for Kubernetes
+//!   objects: controllers, the scheduler and agents are API clients.
+//!
+//! What it must not touch: container, image, network or node state (those belong to
+//! `skiff-engine`, `skiff-image`, `skiff-net` and the agent), and the store's internals: it
+//! talks to [`skiff_store::Store`] only through the trait, so the embedded and etcd backends
+//! are interchangeable.
+//!
+//! This is the first slice: core/v1 `namespaces` and `configmaps`. Not yet: protobuf, Table
+//! output, server-side apply, RBAC, admission, CRDs, OpenAPI, HTTP/2.
+
+mod api;
+mod error;
+mod patch;
+mod proto;
+mod resources;
+mod status;
+mod tls;
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde_json::json;
+use skiff_store::{EmbeddedOptions, Store, StoreConfig};
+use tokio::net::TcpListener;
+
+pub use api::{GIT_VERSION, MAX_BODY_BYTES};
+pub use error::SetupError;
+pub use status::{ApiError, Cause};
+
+/// How `skiff server` was asked to run.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Holds `store.redb`, `tls/` and `token`.
+    pub data_dir: PathBuf,
+    pub bind_address: IpAddr,
+    /// 0 picks a free port (the kubeconfig and the start-up line name the real one).
+    pub port: u16,
+    pub kubeconfig_out: PathBuf,
+}
+
+/// What a started server reports once it is listening.
+#[derive(Clone, Debug)]
+pub struct Started {
+    pub url: String,
+    pub kubeconfig: PathBuf,
+}
+
+/// Run the server until SIGINT or SIGTERM, on a runtime of its own. `on_ready` is called
+/// once the kubeconfig is written and the socket accepts connections.
+pub fn run(config: Config, on_ready: impl FnOnce(&Started)) -> Result<(), SetupError> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(SetupError::Runtime)?;
+    rt.block_on(async move {
+        let (listener, started, api, tls) = start(config).await?;
+        on_ready(&started);
+        tokio::select! {
+            () = accept_loop(listener, api, tls) => {}
+            () = shutdown_signal() => {}
+        }
+        Ok(())
+    })
+}
+
+async fn start(
+    config: Config,
+) -> Result<
+    (
+        TcpListener,
+        Started,
+        Arc<api::Api>,
+        tokio_rustls::TlsAcceptor,
+    ),
+    SetupError,
+> {
+    std::fs::create_dir_all(&config.data_dir).map_err(error::io_err("create", &config.data_dir))?;
+    let creds = tls::load_or_create(&config.data_dir, config.bind_address)?;
+    let store = skiff_store::open(StoreConfig::Embedded {
+        path: config.data_dir.join("store.redb"),
+        options: EmbeddedOptions::default(),
+    })
+    .await?;
+    ensure_default_namespace(store.as_ref()).await?;
+
+    let addr = SocketAddr::new(config.bind_address, config.port);
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| SetupError::Bind { addr, source })?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| SetupError::Bind { addr, source })?;
+    // A wildcard bind is reachable on loopback; the serving cert covers 127.0.0.1.
+    let host = match local.ip() {
+        ip if ip.is_unspecified() => "127.0.0.1".to_string(),
+        IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    let url = format!("https://{host}:{}", local.port());
+    tls::write_kubeconfig(&config.kubeconfig_out, &url, &creds.ca_pem, &creds.token)?;
+    let api = Arc::new(api::Api {
+        store,
+        token: creds.token,
+    });
+    let acceptor = tokio_rustls::TlsAcceptor::from(creds.server_config);
+    Ok((
+        listener,
+        Started {
+            url,
+            kubeconfig: config.kubeconfig_out,
+        },
+        api,
+        acceptor,
+    ))
+}
+
+/// Create the `default` namespace unless it exists (create-if-absent, so restarts and
+/// concurrent servers on one etcd never overwrite it).
+async fn ensure_default_namespace(store: &dyn Store) -> Result<(), SetupError> {
+    let key = resources::NAMESPACES.key(None, "default");
+    let obj = json!({
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": "default",
+            "uid": api::new_uid(),
+            "creationTimestamp": api::rfc3339_now(),
+            "labels": {"kubernetes.io/metadata.name": "default"},
+        },
+        "spec": {},
+        "status": {"phase": "Active"},
+    });
+    let value = serde_json::to_vec(&obj).expect("serializing a JSON value cannot fail");
+    store.create(&key, &value).await?;
+    Ok(())
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    api: Arc<api::Api>,
+    acceptor: tokio_rustls::TlsAcceptor,
+) {
+    loop {
+        let (tcp, peer) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        let (api, acceptor) = (api.clone(), acceptor.clone());
+        tokio::spawn(async move {
+            let tls = match acceptor.accept(tcp).await {
+                Ok(t) => t,
+                Err(e) => {
+                    tracing::debug!("TLS handshake with {peer} failed: {e}");
+                    return;
+                }
+            };
+            let service = service_fn(move |req| {
+                let api = api.clone();
+                async move { Ok::<_, std::convert::Infallible>(api.handle(req).await) }
+            });
+            if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(tls), service)
+                .await
+            {
+                tracing::debug!("connection from {peer}: {e}");
+            }
+        });
+    }
+}
+
+async fn shutdown_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            // Without a SIGTERM handler the default action (exit) still applies.
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
