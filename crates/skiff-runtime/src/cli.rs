@@ -447,6 +447,13 @@ fn print_json(value: &impl serde::Serialize) -> Result<()> {
 
 /// Run one verb. Returns the process exit code.
 pub fn run(cli: RuntimeCli) -> Result<i32> {
+    if let Some(mode) = cli.rootless.as_deref() {
+        if !matches!(mode, "true" | "false" | "auto") {
+            return Err(RuntimeError::Usage(format!(
+                "--rootless {mode:?}: use true, false or auto"
+            )));
+        }
+    }
     let root = StateRoot::new(&cli.root);
     match cli.verb {
         Verb::Spec { bundle } => {
@@ -720,6 +727,28 @@ impl RuncLog {
                 .open(p)
                 .ok()
         });
+        // Warnings (and with --debug, debug messages) from the layers below go
+        // to the same place as errors: the --log file, else stderr.
+        let level = if cli.debug {
+            tracing::Level::DEBUG
+        } else {
+            tracing::Level::WARN
+        };
+        let builder = tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_target(false)
+            .with_ansi(false);
+        // A JSON --log file is parsed by podman and containerd, which expect
+        // runc's line shape; only error lines (below) go there, and the rest
+        // goes to stderr.
+        let installed = match file.as_ref().and_then(|f| f.try_clone().ok()) {
+            Some(f) if cli.log_format == LogFormat::Text => {
+                builder.with_writer(std::sync::Mutex::new(f)).try_init()
+            }
+            _ => builder.with_writer(std::io::stderr).try_init(),
+        };
+        // A second install (as in tests that call this twice) keeps the first.
+        drop(installed);
         RuncLog {
             file,
             json: cli.log_format == LogFormat::Json,

@@ -298,6 +298,22 @@ fn small_verbs_spec_features_completion_and_unsupported() {
     assert!(stderr(&out).contains("Intel RDT"), "{}", stderr(&out));
     let out = b.runtime(&["create", "--no-such-flag", &b.id]);
     assert!(!out.status.success(), "unknown flags are refused");
+    let out = b.runtime(&["--rootless", "maybe", "list"]);
+    assert!(!out.status.success(), "a bad --rootless value is refused");
+    assert!(
+        stderr(&out).contains("true, false or auto"),
+        "{}",
+        stderr(&out)
+    );
+    // --debug takes effect: text log lines go to the --log file.
+    let debug_log = b.dir.path().join("debug.log");
+    let out = b.runtime(&["--debug", "--log", utf8(&debug_log), "state", "missing"]);
+    assert!(!out.status.success());
+    let text = std::fs::read_to_string(&debug_log).expect("debug log");
+    assert!(
+        text.contains("level=error") && text.contains("does not exist"),
+        "{text}"
+    );
 
     // runc-style JSON log lines for errors, as podman and containerd read them.
     let log = b.dir.path().join("runtime.log");
