@@ -19,49 +19,7 @@ use serde_json::Value;
 use skiff_image::manifest::Compression;
 use skiff_image::synth::{self, RawTar, SynthImage};
 
-use common::{assert_ok, output_via_files, skiff_bin, stderr, stdout};
-
-/// A private podman store (vfs, so nothing is mounted), reset on drop.
-struct Podman {
-    dir: tempfile::TempDir,
-}
-
-impl Podman {
-    fn new() -> Podman {
-        Podman {
-            dir: tempfile::Builder::new()
-                .prefix("skiff-archives-podman-")
-                .tempdir()
-                .expect("tempdir"),
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new("podman");
-        cmd.arg("--root")
-            .arg(self.dir.path().join("root"))
-            .arg("--runroot")
-            .arg(self.dir.path().join("runroot"))
-            .args([
-                "--storage-driver",
-                "vfs",
-                "--cgroup-manager",
-                "cgroupfs",
-                "--events-backend",
-                "file",
-            ])
-            .args(args)
-            .stdin(Stdio::null());
-        output_via_files(cmd)
-    }
-}
-
-impl Drop for Podman {
-    fn drop(&mut self) {
-        let _ = self.run(&["rmi", "-af"]);
-        let _ = self.run(&["system", "reset", "-f"]);
-    }
-}
+use common::{assert_ok, output_via_files, skiff_bin, stderr, stdout, PrivatePodman};
 
 /// `bb.tar` (podman's docker-archive of localhost/bb:1, a busybox rootfs)
 /// and `layout/` (skopeo's OCI layout of it), made once per test run.
@@ -94,7 +52,7 @@ fn fixture() -> &'static Path {
             .unwrap();
         assert!(status.success(), "tar the rootfs");
         fs::remove_dir_all(dir.join("image")).unwrap();
-        let podman = Podman::new();
+        let podman = PrivatePodman::new("skiff-archives-podman-");
         let out = podman.run(&[
             "import",
             "-q",
@@ -349,7 +307,7 @@ fn oci_layout_import_export_and_save_round_trip() {
     // skiff save, then podman load reads it.
     let saved = env.path("saved.tar");
     env.ok(&["save", "-o", path_str(&saved), "localhost/bb:oci"]);
-    let podman = Podman::new();
+    let podman = PrivatePodman::new("skiff-archives-podman-");
     let out = podman.run(&["load", "-i", path_str(&saved)]);
     assert_ok(&out, "podman load of skiff's archive");
     let out = podman.run(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);

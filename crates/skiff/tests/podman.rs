@@ -3,51 +3,29 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use common::*;
 
-/// A private podman store and a `skiff-runc` link, removed on drop.
+/// A private podman store plus a `skiff-runc` link to the binary under test.
 struct Podman {
-    dir: tempfile::TempDir,
+    store: PrivatePodman,
     runtime: PathBuf,
 }
 
 impl Podman {
     fn new() -> Podman {
-        let dir = tempfile::Builder::new()
-            .prefix("skiff-podman-")
-            .tempdir()
-            .expect("tempdir");
-        let bin = dir.path().join("bin");
+        let store = PrivatePodman::new("skiff-podman-");
+        let bin = store.dir.path().join("bin");
         std::fs::create_dir_all(&bin).expect("bin");
         let runtime = bin.join("skiff-runc");
         std::os::unix::fs::symlink(skiff_bin(), &runtime).expect("link skiff-runc");
-        Podman { dir, runtime }
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new("podman");
-        cmd.arg("--root")
-            .arg(self.dir.path().join("root"))
-            .arg("--runroot")
-            .arg(self.dir.path().join("runroot"))
-            // vfs keeps the store free of overlay mounts, so removal is a plain rm.
-            .args([
-                "--storage-driver",
-                "vfs",
-                "--cgroup-manager",
-                "cgroupfs",
-                "--events-backend",
-                "file",
-            ])
-            .args(args);
-        cmd
+        Podman { store, runtime }
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        output_via_files(self.cmd(args))
+        self.store.run(args)
     }
 
     fn runtime_flag(&self) -> String {
@@ -56,9 +34,9 @@ impl Podman {
 
     /// Import a busybox image built from busybox-static as localhost/skiff-bb.
     fn import_busybox(&self) -> &'static str {
-        let rootfs = self.dir.path().join("image");
+        let rootfs = self.store.dir.path().join("image");
         let bundle = skiff_runtime::bench::busybox_bundle(&rootfs, &["true"]).expect("rootfs");
-        let tar = self.dir.path().join("bb.tar");
+        let tar = self.store.dir.path().join("bb.tar");
         let status = Command::new("tar")
             .arg("-C")
             .arg(bundle.join("rootfs"))
@@ -76,32 +54,6 @@ impl Podman {
         ]);
         assert_ok(&out, "podman import");
         "localhost/skiff-bb:latest"
-    }
-}
-
-impl Drop for Podman {
-    fn drop(&mut self) {
-        let _ = self.run(&["rm", "-af", "-t", "0"]);
-        let _ = self.run(&["rmi", "-af"]);
-        let _ = self.run(&["system", "reset", "-f"]);
-        // podman may leave its runroot mounted (shm, netns); detach before removal.
-        let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-        let base = self.dir.path().display().to_string();
-        let mut mounts: Vec<&str> = info
-            .lines()
-            .filter_map(|l| l.split(' ').nth(4))
-            .filter(|m| m.starts_with(&base))
-            .collect();
-        mounts.sort_by_key(|m| std::cmp::Reverse(m.len()));
-        for m in mounts {
-            let _ = nix::mount::umount2(Path::new(m), nix::mount::MntFlags::MNT_DETACH);
-        }
-        // podman's own parent cgroup for conmon; gone once empty.
-        for hierarchy in cgroup_mounts() {
-            let parent = hierarchy.join("libpod_parent");
-            let _ = std::fs::remove_dir(parent.join("conmon"));
-            let _ = std::fs::remove_dir(parent);
-        }
     }
 }
 

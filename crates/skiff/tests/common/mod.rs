@@ -229,3 +229,70 @@ pub fn assert_ok(out: &Output, what: &str) {
         stderr(out)
     );
 }
+
+/// A private podman store in a temp dir: vfs storage (nothing mounted),
+/// cgroupfs and a file event log (no systemd or journald), reset and
+/// unmounted on drop.
+pub struct PrivatePodman {
+    pub dir: tempfile::TempDir,
+}
+
+impl PrivatePodman {
+    pub fn new(prefix: &str) -> PrivatePodman {
+        PrivatePodman {
+            dir: tempfile::Builder::new()
+                .prefix(prefix)
+                .tempdir()
+                .expect("tempdir"),
+        }
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("podman");
+        cmd.arg("--root")
+            .arg(self.dir.path().join("root"))
+            .arg("--runroot")
+            .arg(self.dir.path().join("runroot"))
+            .args([
+                "--storage-driver",
+                "vfs",
+                "--cgroup-manager",
+                "cgroupfs",
+                "--events-backend",
+                "file",
+            ])
+            .args(args)
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        output_via_files(self.cmd(args))
+    }
+}
+
+impl Drop for PrivatePodman {
+    fn drop(&mut self) {
+        let _ = self.run(&["rm", "-af", "-t", "0"]);
+        let _ = self.run(&["rmi", "-af"]);
+        let _ = self.run(&["system", "reset", "-f"]);
+        // podman may leave its runroot mounted (shm, netns); detach before removal.
+        let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        let base = self.dir.path().display().to_string();
+        let mut mounts: Vec<&str> = info
+            .lines()
+            .filter_map(|l| l.split(' ').nth(4))
+            .filter(|m| m.starts_with(&base))
+            .collect();
+        mounts.sort_by_key(|m| std::cmp::Reverse(m.len()));
+        for m in mounts {
+            let _ = nix::mount::umount2(Path::new(m), nix::mount::MntFlags::MNT_DETACH);
+        }
+        // podman's own parent cgroup for conmon; gone once empty.
+        for hierarchy in cgroup_mounts() {
+            let parent = hierarchy.join("libpod_parent");
+            let _ = std::fs::remove_dir(parent.join("conmon"));
+            let _ = std::fs::remove_dir(parent);
+        }
+    }
+}
