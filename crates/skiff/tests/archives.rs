@@ -19,7 +19,7 @@ use serde_json::Value;
 use skiff_image::manifest::Compression;
 use skiff_image::synth::{self, RawTar, SynthImage};
 
-use common::{assert_ok, output_via_files, skiff_bin, stderr, stdout, PrivatePodman};
+use common::{assert_ok, output_via_files, skiff_bin, stdout, PrivatePodman};
 
 /// `bb.tar` (podman's docker-archive of localhost/bb:1, a busybox rootfs)
 /// and `layout/` (skopeo's OCI layout of it), made once per test run.
@@ -120,19 +120,11 @@ impl Env {
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.skiff(args);
-        assert_ok(&out, &format!("skiff {args:?}"));
-        stdout(&out)
+        common::succeeded(&self.skiff(args), &format!("skiff {args:?}"))
     }
 
     fn fails(&self, args: &[&str]) -> String {
-        let out = self.skiff(args);
-        assert!(
-            !out.status.success(),
-            "skiff {args:?} should fail: {}",
-            stdout(&out)
-        );
-        stderr(&out)
+        common::failed(&self.skiff(args), &format!("skiff {args:?}"))
     }
 
     fn names(&self, dir: &str) -> BTreeSet<String> {

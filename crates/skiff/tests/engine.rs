@@ -175,25 +175,11 @@ impl Env {
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.skiff(args);
-        assert!(
-            out.status.success(),
-            "skiff {args:?} failed ({:?}): {}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr),
-            String::from_utf8_lossy(&out.stdout)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        common::succeeded(&self.skiff(args), &format!("skiff {args:?}"))
     }
 
     fn fails(&self, args: &[&str]) -> String {
-        let out = self.skiff(args);
-        assert!(
-            !out.status.success(),
-            "skiff {args:?} should fail: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        String::from_utf8_lossy(&out.stderr).into_owned()
+        common::failed(&self.skiff(args), &format!("skiff {args:?}"))
     }
 
     fn inspect(&self, name: &str) -> Value {

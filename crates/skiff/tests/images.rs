@@ -6,6 +6,8 @@
 //! registry API. Every registry, temporary directory and mount is released by
 //! a Drop guard, also when a test fails.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
@@ -72,25 +74,12 @@ impl Env {
 
     /// Run skiff and require success; returns stdout.
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.skiff(args);
-        assert!(
-            out.status.success(),
-            "skiff {args:?} failed: {}\n{}",
-            String::from_utf8_lossy(&out.stderr),
-            String::from_utf8_lossy(&out.stdout)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        common::succeeded(&self.skiff(args), &format!("skiff {args:?}"))
     }
 
     /// Run skiff and require failure; returns stderr.
     fn fails(&self, args: &[&str]) -> String {
-        let out = self.skiff(args);
-        assert!(
-            !out.status.success(),
-            "skiff {args:?} should have failed: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        String::from_utf8_lossy(&out.stderr).into_owned()
+        common::failed(&self.skiff(args), &format!("skiff {args:?}"))
     }
 }
 

@@ -2,6 +2,8 @@
 //! runs as a child on a free loopback port with a temporary data dir, and is killed by a
 //! guard also when a test fails.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -84,25 +86,12 @@ impl Server {
 
     /// kubectl that must succeed; returns stdout.
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.kubectl(args);
-        assert!(
-            out.status.success(),
-            "kubectl {args:?} failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        common::succeeded(&self.kubectl(args), &format!("kubectl {args:?}"))
     }
 
     /// kubectl that must fail; returns stderr.
     fn fails(&self, args: &[&str]) -> String {
-        let out = self.kubectl(args);
-        assert!(
-            !out.status.success(),
-            "kubectl {args:?} succeeded but should have failed: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        String::from_utf8_lossy(&out.stderr).into_owned()
+        common::failed(&self.kubectl(args), &format!("kubectl {args:?}"))
     }
 
     fn json(&self, args: &[&str]) -> Value {

@@ -220,6 +220,23 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// Require success; returns stdout.
+pub fn succeeded(out: &Output, what: &str) -> String {
+    assert_ok(out, what);
+    stdout(out)
+}
+
+/// Require failure; returns stderr.
+pub fn failed(out: &Output, what: &str) -> String {
+    assert!(
+        !out.status.success(),
+        "{what} should have failed: stdout={} stderr={}",
+        stdout(out),
+        stderr(out)
+    );
+    stderr(out)
+}
+
 pub fn assert_ok(out: &Output, what: &str) {
     assert!(
         out.status.success(),
