@@ -18,8 +18,9 @@ use skiff_store::{
 use tokio_stream::StreamExt;
 
 use crate::patch;
-use crate::resources::{self, required, Resource, NAMESPACES};
+use crate::resources::{self, Resource, NAMESPACES};
 use crate::status::ApiError;
+use crate::validation::{self, required};
 
 pub(crate) type Body = BoxBody<Bytes, Infallible>;
 
@@ -273,8 +274,7 @@ impl Api {
             };
             obj["metadata"]["name"] = json!(name);
             let map = obj.as_object_mut().expect("checked object");
-            (res.default)(map);
-            res.validate(map, &name)?;
+            validate(res, map, &name, None)?;
             let key = res.key(ns, &name);
             let value = serde_json::to_vec(&obj).map_err(internal)?;
             let mut compare = vec![Compare::mod_revision_is(key.clone(), 0)];
@@ -380,8 +380,7 @@ impl Api {
             meta.insert("namespace".into(), json!(ns));
         }
         let map = obj.as_object_mut().expect("checked object");
-        (res.default)(map);
-        res.validate(map, name)?;
+        validate(res, map, name, old.as_object())?;
         if obj == old {
             // Nothing changed: no write, no new resourceVersion, no watch event.
             return Ok(Some(json_response(StatusCode::OK, &decode(current)?)));
@@ -622,6 +621,31 @@ impl Api {
     }
 }
 
+/// Default then validate `obj` as `res`'s kind; every problem is reported at once.
+fn validate(
+    res: &Resource,
+    obj: &mut Map<String, Value>,
+    name: &str,
+    old: Option<&Map<String, Value>>,
+) -> ApiResult<()> {
+    let api_version = res.api_version();
+    validation::default_object(&api_version, res.kind, obj);
+    let mut causes = Vec::new();
+    if let Err(msg) = validation::validate_name(&api_version, res.kind, name) {
+        causes.push(validation::invalid_value(
+            "metadata.name",
+            &json!(name),
+            &msg,
+        ));
+    }
+    validation::validate_object(&api_version, res.kind, obj, old, &mut causes);
+    if causes.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(res.kind, name, causes))
+    }
+}
+
 /// The watch event for a store event, or `None` for a value that is not an object.
 fn watch_event(ev: &skiff_store::WatchEvent) -> Option<(&'static str, Value)> {
     match ev.kind {
@@ -722,7 +746,7 @@ fn check_body(res: &Resource, mut body: Value, ns: Option<&str>) -> ApiResult<Va
         return Err(ApiError::invalid(
             res.kind,
             "",
-            vec![resources::invalid_value(
+            vec![validation::invalid_value(
                 "metadata",
                 meta,
                 "must be an object",
@@ -758,7 +782,7 @@ fn type_name(v: &Value) -> &'static str {
 }
 
 fn resource(plural: &str) -> ApiResult<&'static Resource> {
-    resources::by_plural(plural).ok_or_else(|| {
+    resources::lookup("", "v1", plural).ok_or_else(|| {
         ApiError::new(
             404,
             "NotFound",

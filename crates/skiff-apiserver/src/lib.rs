@@ -20,11 +20,14 @@
 
 mod api;
 mod error;
+mod openapi;
 mod patch;
+mod patch_meta;
 mod proto;
 mod resources;
 mod status;
 mod tls;
+mod validation;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
