@@ -84,14 +84,15 @@ impl Api {
                 &json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
                     {"clientCIDR": "0.0.0.0/0", "serverAddress": ""}]}),
             )),
-            ["openapi", "v2"] if get => Ok(Response::builder()
-                .status(StatusCode::OK)
-                .header(
-                    hyper::header::CONTENT_TYPE,
-                    "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
-                )
-                .body(Full::new(Bytes::from(crate::proto::empty_openapi_v2())).boxed())
-                .expect("static response parts are valid")),
+            ["openapi", ..] if get => {
+                let accept = req
+                    .headers()
+                    .get(hyper::header::ACCEPT)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                crate::openapi::serve(&path, req.uri().query().unwrap_or(""), accept)
+                    .ok_or_else(|| not_found_path(&path))
+            }
             ["api", "v1"] if get => Ok(json_response(StatusCode::OK, &resource_list())),
             ["apis"] if get => Ok(json_response(
                 StatusCode::OK,

