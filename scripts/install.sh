@@ -26,6 +26,9 @@ PKGS=(
     etcd-server etcd-client protobuf-compiler libprotobuf-dev
     # benchmarks and system tools
     hyperfine nftables iproute2 uidmap procps util-linux
+    # a second Kubernetes client library for the API server's tests (the same
+    # `kubernetes` package as on PyPI, for Debian's /usr/bin/python3)
+    python3-kubernetes
 )
 
 missing=()
@@ -71,6 +74,26 @@ if [ -d /run/systemd/system ]; then
 elif [ -x /etc/init.d/etcd ] && /etc/init.d/etcd status >/dev/null 2>&1; then
     $SUDO /etc/init.d/etcd stop >/dev/null 2>&1 || true
 fi
+
+# kubectl 1.20 beside the machine's /usr/bin/kubectl (1.32, package `kubectl`):
+# Debian's kubernetes-client ships /usr/bin/kubectl too, so installing it would
+# collide; its files are unpacked under /opt instead, for the API server's
+# old-client tests.
+KUBECTL_120_DIR=/opt/kubernetes-client-1.20
+if [ ! -x "$KUBECTL_120_DIR/usr/bin/kubectl" ]; then
+    echo "install.sh: unpacking Debian's kubernetes-client into $KUBECTL_120_DIR"
+    dl=$(mktemp -d)
+    # apt-get download drops to the _apt user, which must be able to write here.
+    if id _apt >/dev/null 2>&1; then $SUDO chown _apt "$dl"; fi
+    if ! (cd "$dl" && $SUDO apt-get download kubernetes-client); then
+        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update
+        (cd "$dl" && $SUDO apt-get download kubernetes-client)
+    fi
+    $SUDO mkdir -p "$KUBECTL_120_DIR"
+    $SUDO dpkg-deb -x "$dl"/kubernetes-client_*.deb "$KUBECTL_120_DIR"
+    $SUDO rm -rf "$dl"
+fi
+"$KUBECTL_120_DIR/usr/bin/kubectl" version --client >/dev/null
 
 # cargo comes from rustup in the user's home
 if ! command -v cargo >/dev/null 2>&1 && [ -f "$HOME/.cargo/env" ]; then

@@ -1,31 +1,47 @@
 //! `skiff-apiserver`: the Kubernetes API of `skiff server`.
 //!
 //! What this crate owns:
-//! - the HTTPS listener (rustls), its CA and serving certificate (generated on first start
-//!   under `<data>/tls/` and reused), bearer-token authentication and the admin kubeconfig;
-//! - discovery (`/version`, `/api`, `/api/v1`, `/apis`) and the REST verbs (get, list,
-//!   create, update, delete, watch, merge/JSON patch) for the resources it serves;
-//! - validation, defaulting, and errors as Kubernetes `Status` objects;
-//! - the key layout (`/registry/<resource>/[<namespace>/]<name>`) and JSON encoding of
-//!   objects in the store. It is the only crate that touches the store for Kubernetes
-//!   objects: controllers, the scheduler and agents are API clients.
+//! - the HTTPS listener (rustls), its CA, serving and admin client certificates (generated
+//!   on first start under `<data>/tls/` and reused), authentication by client certificate
+//!   or bearer token, and the admin kubeconfig;
+//! - discovery (legacy and aggregated), the OpenAPI v2 and v3 documents, and the REST verbs
+//!   with their Kubernetes semantics for the built-in kinds of `resources`;
+//! - defaulting, validation, field validation, patching (JSON, merge, strategic, server-side
+//!   apply with managedFields), Table output, protobuf request bodies, and errors as
+//!   Kubernetes `Status` objects;
+//! - the built-in control loops that are part of the API's semantics: the garbage collector
+//!   (ownerReferences) and namespace termination; and service IP / node port allocation;
+//! - the key layout (`/registry/[<group>/]<resource>/[<namespace>/]<name>`) and JSON
+//!   encoding of objects in the store. It is the only crate that touches the store for
+//!   Kubernetes objects: the scheduler and agents are API clients.
 //!
 //! What it must not touch: container, image, network or node state (those belong to
 //! `skiff-engine`, `skiff-image`, `skiff-net` and the agent), and the store's internals: it
 //! talks to [`skiff_store::Store`] only through the trait, so the embedded and etcd backends
 //! are interchangeable.
 //!
-//! This is the first slice: core/v1 `namespaces` and `configmaps`. Not yet: protobuf, Table
-//! output, server-side apply, RBAC, admission, CRDs, OpenAPI, HTTP/2.
+//! Not yet: RBAC and admission beyond defaulting, CRDs, HTTP/2, the pod streaming
+//! subresources (log, exec, attach, portforward; they come with the node agent).
 
+mod alloc;
 mod api;
+mod apply;
+pub mod bench;
+mod cluster;
+mod controllers;
+mod discovery;
 mod error;
+mod objects;
 mod openapi;
 mod patch;
 mod patch_meta;
 mod proto;
+mod query;
 mod resources;
+mod rest;
+mod smp;
 mod status;
+mod table;
 mod tls;
 mod validation;
 
@@ -36,7 +52,7 @@ use std::sync::Arc;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use serde_json::json;
-use skiff_store::{EmbeddedOptions, Store, StoreConfig};
+use skiff_store::{EmbeddedOptions, EtcdOptions, Store, StoreConfig};
 use tokio::net::TcpListener;
 
 pub use api::{GIT_VERSION, MAX_BODY_BYTES};
@@ -46,8 +62,11 @@ pub use status::{ApiError, Cause};
 /// How `skiff server` was asked to run.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Holds `store.redb`, `tls/` and `token`.
+    /// Holds `store.redb` (unless `etcd_endpoints` is set), `tls/` and `token`.
     pub data_dir: PathBuf,
+    /// Client URLs of an etcd cluster (`http://host:port`) to keep the objects in instead of
+    /// the embedded store. Several servers given the same cluster serve the same objects.
+    pub etcd_endpoints: Vec<String>,
     pub bind_address: IpAddr,
     /// 0 picks a free port (the kubeconfig and the start-up line name the real one).
     pub port: u16,
@@ -92,11 +111,18 @@ async fn start(
 > {
     std::fs::create_dir_all(&config.data_dir).map_err(error::io_err("create", &config.data_dir))?;
     let creds = tls::load_or_create(&config.data_dir, config.bind_address)?;
-    let store = skiff_store::open(StoreConfig::Embedded {
-        path: config.data_dir.join("store.redb"),
-        options: EmbeddedOptions::default(),
-    })
-    .await?;
+    let store_config = if config.etcd_endpoints.is_empty() {
+        StoreConfig::Embedded {
+            path: config.data_dir.join("store.redb"),
+            options: EmbeddedOptions::default(),
+        }
+    } else {
+        StoreConfig::Etcd {
+            endpoints: config.etcd_endpoints.clone(),
+            options: EtcdOptions::default(),
+        }
+    };
+    let store = skiff_store::open(store_config).await?;
     ensure_default_namespace(store.as_ref()).await?;
 
     let addr = SocketAddr::new(config.bind_address, config.port);
@@ -113,11 +139,15 @@ async fn start(
         ip => ip.to_string(),
     };
     let url = format!("https://{host}:{}", local.port());
-    tls::write_kubeconfig(&config.kubeconfig_out, &url, &creds.ca_pem, &creds.token)?;
+    tls::write_kubeconfig(&config.kubeconfig_out, &url, &creds)?;
+    // One pending wake-up is enough: the controllers look at the whole state each pass.
+    let (wake_controllers, wake_rx) = tokio::sync::mpsc::channel(1);
     let api = Arc::new(api::Api {
         store,
-        token: creds.token,
+        token: creds.token.clone(),
+        wake_controllers,
     });
+    cluster::start_controllers(api.clone(), wake_rx);
     let acceptor = tokio_rustls::TlsAcceptor::from(creds.server_config);
     Ok((
         listener,
@@ -130,24 +160,25 @@ async fn start(
     ))
 }
 
-/// Create the `default` namespace unless it exists (create-if-absent, so restarts and
-/// concurrent servers on one etcd never overwrite it).
+/// Create the namespaces every cluster has unless they exist (create-if-absent, so restarts
+/// and concurrent servers on one etcd never overwrite them).
 async fn ensure_default_namespace(store: &dyn Store) -> Result<(), SetupError> {
-    let key = resources::NAMESPACES.key(None, "default");
-    let obj = json!({
-        "apiVersion": "v1",
-        "kind": "Namespace",
-        "metadata": {
-            "name": "default",
-            "uid": api::new_uid(),
-            "creationTimestamp": api::rfc3339_now(),
-            "labels": {"kubernetes.io/metadata.name": "default"},
-        },
-        "spec": {},
-        "status": {"phase": "Active"},
-    });
-    let value = serde_json::to_vec(&obj).expect("serializing a JSON value cannot fail");
-    store.create(&key, &value).await?;
+    for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+        let key = resources::NAMESPACES.key(None, name);
+        let obj = json!({
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {
+                "name": name,
+                "uid": objects::new_uid(),
+                "creationTimestamp": objects::rfc3339_now(),
+                "labels": {"kubernetes.io/metadata.name": name},
+            },
+            "spec": {"finalizers": ["kubernetes"]},
+            "status": {"phase": "Active"},
+        });
+        store.create(&key, &objects::encode(&obj)).await?;
+    }
     Ok(())
 }
 
@@ -176,8 +207,13 @@ async fn accept_loop(
                     return;
                 }
             };
-            let service = service_fn(move |req| {
+            // rustls verified any certificate the client sent against our CA.
+            let client_cert = tls.get_ref().1.peer_certificates().is_some();
+            let service = service_fn(move |mut req| {
                 let api = api.clone();
+                if client_cert {
+                    req.extensions_mut().insert(tls::ClientCert);
+                }
                 async move { Ok::<_, std::convert::Infallible>(api.handle(req).await) }
             });
             if let Err(e) = hyper::server::conn::http1::Builder::new()

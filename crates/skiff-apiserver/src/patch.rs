@@ -1,4 +1,5 @@
-//! Patch documents: JSON merge patch (RFC 7386) and JSON patch (RFC 6902).
+//! Patch documents: JSON merge patch (RFC 7386) and JSON patch (RFC 6902). Strategic merge
+//! patch is in `smp`.
 
 use serde_json::{Map, Value};
 
@@ -21,18 +22,6 @@ pub(crate) fn merge_patch(target: &mut Value, patch: &Value) {
         } else {
             merge_patch(target.entry(k.clone()).or_insert(Value::Null), v);
         }
-    }
-}
-
-/// Whether a strategic merge patch means the same as a merge patch: true when it has no
-/// `$` directives and no arrays (the only places where the two differ).
-pub(crate) fn strategic_is_plain_merge(patch: &Value) -> bool {
-    match patch {
-        Value::Array(_) => false,
-        Value::Object(m) => m
-            .iter()
-            .all(|(k, v)| !k.starts_with('$') && strategic_is_plain_merge(v)),
-        _ => true,
     }
 }
 
@@ -182,14 +171,5 @@ mod tests {
         );
         let err = json_patch(&mut doc, &json!([{"op": "remove", "path": "/nope"}])).unwrap_err();
         assert!(err.contains("operation 0"), "{err}");
-    }
-
-    #[test]
-    fn strategic_detection() {
-        assert!(strategic_is_plain_merge(&json!({"data": {"a": null}})));
-        assert!(!strategic_is_plain_merge(&json!({"$patch": "replace"})));
-        assert!(!strategic_is_plain_merge(
-            &json!({"metadata": {"finalizers": []}})
-        ));
     }
 }

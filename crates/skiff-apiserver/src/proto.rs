@@ -1,63 +1,391 @@
-//! Just enough of the Kubernetes protobuf encoding for the request bodies kubectl sends as
-//! protobuf (its typed clients, e.g. `kubectl create configmap` and `create namespace`,
-//! always do, with no JSON fallback), plus the empty OpenAPI v2 document kubectl insists on
-//! downloading as protobuf. Responses are always JSON, which every client accepts.
+//! Request bodies in the Kubernetes protobuf encoding, decoded into the JSON objects they
+//! stand for. kubectl's typed clients (`kubectl create deployment|secret|service|job|...`,
+//! `create token`, `debug --copy-to`, the deletes of `drain`) always send protobuf, with no
+//! JSON fallback. Responses are always JSON, which every client accepts.
 //!
-//! Wire format: the 4-byte magic `k8s\0`, then a `runtime.Unknown` message whose `raw` field
-//! is the object's own message. Fields not listed here are server-owned (creationTimestamp,
-//! managedFields, ...) or not supported yet; the latter are refused with a message rather
-//! than silently dropped.
+//! Wire format: the 4-byte magic `k8s\0`, then a `runtime.Unknown` message (typeMeta, raw,
+//! contentEncoding, contentType) whose `raw` field is the object's own message. Decoding is
+//! driven by the message tables in `schema`: each field number maps to a JSON name, a value
+//! type and the rule encoding/json uses for zero values, so the result equals what the same
+//! client would have sent as JSON. A field number missing from a table is refused with its
+//! message and number named, never dropped.
+
+// One table row per line reads better than rustfmt's wrapping of the longer rows.
+#[rustfmt::skip]
+mod schema;
 
 use base64::Engine;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
+
+use schema::{Emit, Field, Msg, Shape, Ty};
 
 use crate::status::ApiError;
 
 pub(crate) const CONTENT_TYPE: &str = "application/vnd.kubernetes.protobuf";
 const MAGIC: &[u8] = b"k8s\0";
+/// Far deeper than any served kind nests; a guard against crafted input, not a real limit.
+const MAX_DEPTH: usize = 64;
 
-/// An OpenAPI v2 `Document` with only `swagger: "2.0"` and `info`: kubectl's client-side
-/// validation finds no schema for any kind in it and skips validation, as it does for CRDs
-/// without a schema.
-pub(crate) fn empty_openapi_v2() -> Vec<u8> {
-    let mut info = Vec::new();
-    put_str(&mut info, 1, "skiff");
-    put_str(&mut info, 2, crate::api::GIT_VERSION);
-    let mut doc = Vec::new();
-    put_str(&mut doc, 1, "2.0");
-    put_bytes(&mut doc, 2, &info);
-    doc
-}
-
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
+/// Decode a protobuf body into the JSON object it stands for.
+pub(crate) fn decode(body: &[u8]) -> Result<Value, ApiError> {
+    let rest = body
+        .strip_prefix(MAGIC)
+        .ok_or_else(|| malformed("missing the k8s\\0 prefix".into()))?;
+    let (mut api_version, mut kind, mut raw) = (String::new(), String::new(), &[][..]);
+    let (mut content_encoding, mut content_type) = (String::new(), String::new());
+    let mut r = Reader(rest);
+    while let Some((f, w)) = r.next()? {
+        match (f, w) {
+            (1, Wire::Bytes(type_meta)) => {
+                let mut t = Reader(type_meta);
+                while let Some((f, w)) = t.next()? {
+                    match (f, w) {
+                        (1, Wire::Bytes(b)) => {
+                            api_version = string(b, &Path::named("typeMeta.apiVersion"))?
+                        }
+                        (2, Wire::Bytes(b)) => kind = string(b, &Path::named("typeMeta.kind"))?,
+                        _ => {}
+                    }
+                }
+            }
+            (2, Wire::Bytes(b)) => raw = b,
+            (3, Wire::Bytes(b)) => content_encoding = string(b, &Path::named("contentEncoding"))?,
+            (4, Wire::Bytes(b)) => content_type = string(b, &Path::named("contentType"))?,
+            (f @ 1..=4, w) => {
+                return Err(malformed(format!(
+                    "envelope field {f} is {}, which does not fit its type",
+                    w.name()
+                )))
+            }
+            (f, _) => {
+                return Err(unknown_field(
+                    "k8s.io.apimachinery.pkg.runtime.Unknown",
+                    f,
+                    &Path::ROOT,
+                ))
+            }
+        }
     }
-    out.push(v as u8);
+    if !content_encoding.is_empty() {
+        return Err(unsupported(format!(
+            "protobuf bodies with contentEncoding {content_encoding:?} are not supported"
+        )));
+    }
+    // Empty means protobuf, the envelope's own encoding.
+    if !content_type.is_empty() && content_type != CONTENT_TYPE {
+        return Err(unsupported(format!(
+            "protobuf envelopes around {content_type:?} content are not supported"
+        )));
+    }
+    if kind.is_empty() {
+        return Err(malformed("the envelope names no kind".into()));
+    }
+    let msg = schema::root(&api_version, &kind).ok_or_else(|| {
+        unsupported(format!(
+            "kind {kind:?} of apiVersion {api_version:?} cannot be sent as protobuf to this server"
+        ))
+    })?;
+    let mut obj = message(msg, raw, &Path::ROOT, 0)?;
+    obj.insert("apiVersion".into(), Value::String(api_version));
+    obj.insert("kind".into(), Value::String(kind));
+    Ok(Value::Object(obj))
 }
 
-fn put_bytes(out: &mut Vec<u8>, field: u64, b: &[u8]) {
-    put_varint(out, (field << 3) | 2);
-    put_varint(out, b.len() as u64);
-    out.extend_from_slice(b);
+/// One message's fields as a JSON object. `path` is the JSON path of the message, for errors.
+fn message(
+    msg: &Msg,
+    b: &[u8],
+    path: &Path<'_>,
+    depth: usize,
+) -> Result<Map<String, Value>, ApiError> {
+    if depth > MAX_DEPTH {
+        return Err(malformed(format!("{path}: messages nested too deeply")));
+    }
+    let mut out = Map::new();
+    let mut r = Reader(b);
+    while let Some((tag, wire)) = r.next()? {
+        let field = msg
+            .fields
+            .iter()
+            .find(|f| f.tag == tag)
+            .ok_or_else(|| unknown_field(msg.name, tag, path))?;
+        let fpath = path.field(field.json);
+        match field.shape {
+            Shape::One => {
+                match (field.ty, value(field.ty, wire, &fpath, msg, field, depth)?) {
+                    (Ty::Inline(_), Value::Object(inner)) => out.extend(inner),
+                    (_, v) if field.emit != Emit::Omit || !is_zero(&v) => {
+                        out.insert(field.json.into(), v);
+                    }
+                    // A later zero overrides an earlier value, as protobuf's last-wins does.
+                    _ => drop(out.remove(field.json)),
+                }
+            }
+            Shape::List => {
+                let list = out
+                    .entry(field.json)
+                    .or_insert_with(|| Value::Array(Vec::new()));
+                let Value::Array(list) = list else {
+                    return Err(malformed(format!("{fpath}: field given twice")));
+                };
+                match wire {
+                    // Packed repeated numbers: a run of varints in one length-delimited field.
+                    Wire::Bytes(b) if matches!(field.ty, Ty::Bool | Ty::I32 | Ty::I64) => {
+                        let mut p = Reader(b);
+                        while !p.0.is_empty() {
+                            let v = p.varint()?;
+                            list.push(scalar(field.ty, v));
+                        }
+                    }
+                    w => {
+                        let at = fpath.index(list.len());
+                        list.push(value(field.ty, w, &at, msg, field, depth)?);
+                    }
+                }
+            }
+            Shape::Map => {
+                let Wire::Bytes(entry) = wire else {
+                    return Err(wrong_wire(msg, field, &fpath, wire.name()));
+                };
+                let (k, v) = map_entry(field, entry, &fpath, msg, depth)?;
+                let map = out
+                    .entry(field.json)
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if let Value::Object(map) = map {
+                    map.insert(k, v);
+                }
+            }
+        }
+    }
+    // encoding/json writes nil slices and maps without omitempty as null.
+    for field in msg.fields {
+        if field.emit == Emit::Keep && field.shape != Shape::One && !out.contains_key(field.json) {
+            out.insert(field.json.into(), Value::Null);
+        }
+    }
+    Ok(out)
 }
 
-fn put_str(out: &mut Vec<u8>, field: u64, s: &str) {
-    put_bytes(out, field, s.as_bytes());
+fn map_entry(
+    field: &Field,
+    b: &[u8],
+    path: &Path<'_>,
+    msg: &Msg,
+    depth: usize,
+) -> Result<(String, Value), ApiError> {
+    let mut key = String::new();
+    let mut val = None;
+    let mut r = Reader(b);
+    while let Some((tag, wire)) = r.next()? {
+        match (tag, wire) {
+            (1, Wire::Bytes(k)) => key = string(k, path)?,
+            (2, w) => val = Some(value(field.ty, w, &path.key(&key), msg, field, depth)?),
+            _ => return Err(malformed(format!("{path}: bad map entry"))),
+        }
+    }
+    // An entry without a value holds the value type's zero.
+    let val = match (val, field.ty) {
+        (Some(v), _) => v,
+        (None, Ty::Bool | Ty::I32 | Ty::I64) => scalar(field.ty, 0),
+        (None, ty) => value(ty, Wire::Bytes(&[]), path, msg, field, depth)?,
+    };
+    Ok((key, val))
+}
+
+fn value(
+    ty: Ty,
+    wire: Wire<'_>,
+    path: &Path<'_>,
+    msg: &Msg,
+    field: &Field,
+    depth: usize,
+) -> Result<Value, ApiError> {
+    let got = wire.name();
+    Ok(match (ty, wire) {
+        (Ty::Bool | Ty::I32 | Ty::I64, Wire::Varint(v)) => scalar(ty, v),
+        (Ty::Str, Wire::Bytes(b)) => Value::String(string(b, path)?),
+        (Ty::Bytes, Wire::Bytes(b)) => {
+            Value::String(base64::engine::general_purpose::STANDARD.encode(b))
+        }
+        (Ty::Nested(m) | Ty::Inline(m), Wire::Bytes(b)) => {
+            Value::Object(message(m, b, path, depth + 1)?)
+        }
+        (Ty::Time, Wire::Bytes(b)) => match timestamp(b, path)? {
+            None => Value::Null,
+            // Kubernetes drops the nanoseconds of a Time, in protobuf as in JSON.
+            Some((secs, _)) => Value::String(rfc3339(secs, None)),
+        },
+        (Ty::MicroTime, Wire::Bytes(b)) => match timestamp(b, path)? {
+            None => Value::Null,
+            Some((secs, nanos)) => Value::String(rfc3339(secs, Some(nanos / 1000))),
+        },
+        (Ty::Quantity, Wire::Bytes(b)) => {
+            let mut s = String::new();
+            let mut r = Reader(b);
+            while let Some((tag, w)) = r.next()? {
+                match (tag, w) {
+                    (1, Wire::Bytes(b)) => s = string(b, path)?,
+                    (t, _) => {
+                        return Err(unknown_field(
+                            "k8s.io.apimachinery.pkg.api.resource.Quantity",
+                            t,
+                            path,
+                        ))
+                    }
+                }
+            }
+            // The zero Quantity prints as "0" in JSON.
+            Value::String(if s.is_empty() { "0".into() } else { s })
+        }
+        (Ty::IntOrStr, Wire::Bytes(b)) => {
+            let (mut is_str, mut int_val, mut str_val) = (false, 0i64, String::new());
+            let mut r = Reader(b);
+            while let Some((tag, w)) = r.next()? {
+                match (tag, w) {
+                    (1, Wire::Varint(t)) => is_str = t == 1,
+                    (2, Wire::Varint(v)) => int_val = i64::from(v as i32),
+                    (3, Wire::Bytes(b)) => str_val = string(b, path)?,
+                    (t, _) => {
+                        return Err(unknown_field(
+                            "k8s.io.apimachinery.pkg.util.intstr.IntOrString",
+                            t,
+                            path,
+                        ))
+                    }
+                }
+            }
+            if is_str {
+                Value::String(str_val)
+            } else {
+                Value::from(int_val)
+            }
+        }
+        (Ty::Raw, Wire::Bytes(b)) => {
+            let mut raw: &[u8] = &[];
+            let mut r = Reader(b);
+            while let Some((tag, w)) = r.next()? {
+                match (tag, w) {
+                    (1, Wire::Bytes(b)) => raw = b,
+                    (t, _) => {
+                        return Err(unknown_field(
+                            "k8s.io.apimachinery.pkg.runtime.RawExtension",
+                            t,
+                            path,
+                        ))
+                    }
+                }
+            }
+            if raw.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_slice(raw).map_err(|e| {
+                    unsupported(format!(
+                        "{path}: the embedded object is not JSON ({e}); only JSON embedded \
+                         objects are accepted"
+                    ))
+                })?
+            }
+        }
+        _ => return Err(wrong_wire(msg, field, path, got)),
+    })
+}
+
+fn scalar(ty: Ty, v: u64) -> Value {
+    match ty {
+        Ty::Bool => Value::Bool(v != 0),
+        // Negative int32s travel sign-extended to 64 bits; the low half is the value.
+        Ty::I32 => Value::from(i64::from(v as i32)),
+        _ => Value::from(v as i64),
+    }
+}
+
+fn is_zero(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.is_empty(),
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_i64() == Some(0),
+        Value::Array(a) => a.is_empty(),
+        // Structs are never empty to encoding/json; their zero is written in full.
+        Value::Object(_) | Value::Null => false,
+    }
+}
+
+/// `(seconds, nanos)` of a `Timestamp`, or `None` for the zero time (an empty message).
+fn timestamp(b: &[u8], path: &Path<'_>) -> Result<Option<(i64, u32)>, ApiError> {
+    let (mut secs, mut nanos) = (0i64, 0u32);
+    let mut r = Reader(b);
+    while let Some((tag, w)) = r.next()? {
+        match (tag, w) {
+            (1, Wire::Varint(v)) => secs = v as i64,
+            (2, Wire::Varint(v)) => nanos = (v as i32).clamp(0, 999_999_999) as u32,
+            (t, _) => {
+                return Err(unknown_field(
+                    "k8s.io.apimachinery.pkg.apis.meta.v1.Time",
+                    t,
+                    path,
+                ))
+            }
+        }
+    }
+    if secs == 0 && nanos == 0 {
+        return Ok(None);
+    }
+    // Years 1 to 9999, the range RFC 3339 can write.
+    if !(-62_135_596_800..=253_402_300_799).contains(&secs) {
+        return Err(malformed(format!("{path}: time out of range")));
+    }
+    Ok(Some((secs, nanos)))
+}
+
+/// `2006-01-02T15:04:05Z`, or with `.000000` microseconds when given.
+fn rfc3339(secs: i64, micros: Option<u32>) -> String {
+    let days = secs.div_euclid(86_400);
+    let tod = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    let base = format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+        tod / 3600,
+        tod % 3600 / 60,
+        tod % 60
+    );
+    match micros {
+        Some(us) => format!("{base}.{us:06}Z"),
+        None => format!("{base}Z"),
+    }
+}
+
+/// Proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
+pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
 }
 
 enum Wire<'a> {
     Varint(u64),
     Bytes(&'a [u8]),
+    /// A fixed 32- or 64-bit value; no served field uses one.
     Fixed,
 }
 
-struct Reader<'a>(&'a [u8]);
-
-fn malformed(what: &str) -> ApiError {
-    ApiError::bad_request(format!("malformed protobuf body: {what}"))
+impl Wire<'_> {
+    fn name(&self) -> &'static str {
+        match self {
+            Wire::Varint(_) => "varint",
+            Wire::Bytes(_) => "length-delimited",
+            Wire::Fixed => "fixed-width",
+        }
+    }
 }
+
+struct Reader<'a>(&'a [u8]);
 
 impl<'a> Reader<'a> {
     fn varint(&mut self) -> Result<u64, ApiError> {
@@ -66,233 +394,170 @@ impl<'a> Reader<'a> {
             let (&b, rest) = self
                 .0
                 .split_first()
-                .ok_or_else(|| malformed("truncated varint"))?;
+                .ok_or_else(|| malformed("truncated varint".into()))?;
             self.0 = rest;
             v |= u64::from(b & 0x7f) << shift;
             if b & 0x80 == 0 {
                 return Ok(v);
             }
         }
-        Err(malformed("varint too long"))
+        Err(malformed("varint longer than 10 bytes".into()))
     }
 
     fn next(&mut self) -> Result<Option<(u64, Wire<'a>)>, ApiError> {
         if self.0.is_empty() {
             return Ok(None);
         }
-        let tag = self.varint()?;
-        let wire = match tag & 7 {
+        let key = self.varint()?;
+        let wire = match key & 7 {
             0 => Wire::Varint(self.varint()?),
             2 => {
-                let len = usize::try_from(self.varint()?).map_err(|_| malformed("length"))?;
+                let len = usize::try_from(self.varint()?)
+                    .map_err(|_| malformed("length out of range".into()))?;
                 if len > self.0.len() {
-                    return Err(malformed("truncated field"));
+                    return Err(malformed("truncated field".into()));
                 }
                 let (b, rest) = self.0.split_at(len);
                 self.0 = rest;
                 Wire::Bytes(b)
             }
-            1 | 5 => {
-                let n = if tag & 7 == 1 { 8 } else { 4 };
+            w @ (1 | 5) => {
+                let n = if w == 1 { 8 } else { 4 };
                 if n > self.0.len() {
-                    return Err(malformed("truncated fixed field"));
+                    return Err(malformed("truncated fixed-width field".into()));
                 }
                 self.0 = &self.0[n..];
                 Wire::Fixed
             }
-            _ => return Err(malformed("unsupported wire type")),
+            w => return Err(malformed(format!("unsupported wire type {w}"))),
         };
-        Ok(Some((tag >> 3, wire)))
-    }
-}
-
-fn string(b: &[u8]) -> Result<String, ApiError> {
-    String::from_utf8(b.to_vec()).map_err(|_| malformed("string field is not UTF-8"))
-}
-
-/// A `map<string, string>` (or bytes, base64-encoded as JSON does) entry.
-fn map_entry(b: &[u8], bytes_value: bool) -> Result<(String, Value), ApiError> {
-    let (mut k, mut v) = (String::new(), Value::String(String::new()));
-    let mut r = Reader(b);
-    while let Some((f, w)) = r.next()? {
-        match (f, w) {
-            (1, Wire::Bytes(b)) => k = string(b)?,
-            (2, Wire::Bytes(b)) if bytes_value => {
-                v = json!(base64::engine::general_purpose::STANDARD.encode(b))
-            }
-            (2, Wire::Bytes(b)) => v = json!(string(b)?),
-            _ => {}
+        let tag = key >> 3;
+        if tag == 0 {
+            return Err(malformed("field number 0".into()));
         }
+        Ok(Some((tag, wire)))
     }
-    Ok((k, v))
 }
 
-fn unsupported(field: &str) -> ApiError {
+fn string(b: &[u8], path: &Path<'_>) -> Result<String, ApiError> {
+    String::from_utf8(b.to_vec()).map_err(|_| malformed(format!("{path}: string is not UTF-8")))
+}
+
+fn malformed(what: String) -> ApiError {
+    ApiError::bad_request(format!("malformed protobuf body: {what}"))
+}
+
+fn unsupported(what: String) -> ApiError {
     ApiError::new(
         415,
         "UnsupportedMediaType",
         format!(
-            "{field} in a protobuf body is not supported by this server yet; send the object \
-             as JSON (e.g. `kubectl create -f` or `kubectl apply -f` with a manifest)"
+            "{what}; send the object as JSON (Content-Type: application/json, or `kubectl \
+             create -f`/`kubectl apply -f` with a manifest)"
         ),
     )
 }
 
-fn object_meta(b: &[u8]) -> Result<Value, ApiError> {
-    let mut m = Map::new();
-    let mut labels = Map::new();
-    let mut annotations = Map::new();
-    let mut finalizers = Vec::new();
-    let mut r = Reader(b);
-    while let Some((f, w)) = r.next()? {
-        // Go's encoder writes empty strings explicitly; JSON omits them, and so do we.
-        if matches!(w, Wire::Bytes(b) if b.is_empty()) && f <= 6 {
-            continue;
-        }
-        match (f, w) {
-            (1, Wire::Bytes(b)) => drop(m.insert("name".into(), json!(string(b)?))),
-            (2, Wire::Bytes(b)) => drop(m.insert("generateName".into(), json!(string(b)?))),
-            (3, Wire::Bytes(b)) => drop(m.insert("namespace".into(), json!(string(b)?))),
-            (5, Wire::Bytes(b)) => drop(m.insert("uid".into(), json!(string(b)?))),
-            (6, Wire::Bytes(b)) => drop(m.insert("resourceVersion".into(), json!(string(b)?))),
-            (11, Wire::Bytes(b)) => {
-                let (k, v) = map_entry(b, false)?;
-                labels.insert(k, v);
-            }
-            (12, Wire::Bytes(b)) => {
-                let (k, v) = map_entry(b, false)?;
-                annotations.insert(k, v);
-            }
-            (13, _) => return Err(unsupported("metadata.ownerReferences")),
-            (14, Wire::Bytes(b)) => finalizers.push(json!(string(b)?)),
-            // selfLink, generation, timestamps, managedFields: owned by the server.
-            _ => {}
-        }
-    }
-    if !labels.is_empty() {
-        m.insert("labels".into(), Value::Object(labels));
-    }
-    if !annotations.is_empty() {
-        m.insert("annotations".into(), Value::Object(annotations));
-    }
-    if !finalizers.is_empty() {
-        m.insert("finalizers".into(), Value::Array(finalizers));
-    }
-    Ok(Value::Object(m))
-}
-
-fn configmap(b: &[u8]) -> Result<Map<String, Value>, ApiError> {
-    let mut obj = Map::new();
-    let (mut data, mut binary) = (Map::new(), Map::new());
-    let mut r = Reader(b);
-    while let Some((f, w)) = r.next()? {
-        match (f, w) {
-            (1, Wire::Bytes(b)) => drop(obj.insert("metadata".into(), object_meta(b)?)),
-            (2, Wire::Bytes(b)) => {
-                let (k, v) = map_entry(b, false)?;
-                data.insert(k, v);
-            }
-            (3, Wire::Bytes(b)) => {
-                let (k, v) = map_entry(b, true)?;
-                binary.insert(k, v);
-            }
-            (4, Wire::Varint(v)) => drop(obj.insert("immutable".into(), json!(v != 0))),
-            _ => {}
-        }
-    }
-    if !data.is_empty() {
-        obj.insert("data".into(), Value::Object(data));
-    }
-    if !binary.is_empty() {
-        obj.insert("binaryData".into(), Value::Object(binary));
-    }
-    Ok(obj)
-}
-
-fn namespace(b: &[u8]) -> Result<Map<String, Value>, ApiError> {
-    let mut obj = Map::new();
-    let mut r = Reader(b);
-    while let Some((f, w)) = r.next()? {
-        match (f, w) {
-            (1, Wire::Bytes(b)) => drop(obj.insert("metadata".into(), object_meta(b)?)),
-            (2, Wire::Bytes(b)) => {
-                let mut finalizers = Vec::new();
-                let mut spec = Reader(b);
-                while let Some((f, w)) = spec.next()? {
-                    if let (1, Wire::Bytes(b)) = (f, w) {
-                        finalizers.push(json!(string(b)?));
-                    }
-                }
-                obj.insert("spec".into(), json!({"finalizers": finalizers}));
-            }
-            // status is server-owned.
-            _ => {}
-        }
-    }
-    Ok(obj)
-}
-
-/// Decode a protobuf body into the JSON object it stands for.
-pub(crate) fn decode(body: &[u8]) -> Result<Value, ApiError> {
-    let rest = body
-        .strip_prefix(MAGIC)
-        .ok_or_else(|| malformed("missing the k8s\\0 prefix"))?;
-    let (mut api_version, mut kind, mut raw) = (String::new(), String::new(), &[][..]);
-    let mut r = Reader(rest);
-    while let Some((f, w)) = r.next()? {
-        match (f, w) {
-            (1, Wire::Bytes(type_meta)) => {
-                let mut t = Reader(type_meta);
-                while let Some((f, w)) = t.next()? {
-                    match (f, w) {
-                        (1, Wire::Bytes(b)) => api_version = string(b)?,
-                        (2, Wire::Bytes(b)) => kind = string(b)?,
-                        _ => {}
-                    }
-                }
-            }
-            (2, Wire::Bytes(b)) => raw = b,
-            _ => {}
-        }
-    }
-    let mut obj = match kind.as_str() {
-        "ConfigMap" => configmap(raw)?,
-        "Namespace" => namespace(raw)?,
-        // DeleteOptions carries nothing this server uses in protobuf form; preconditions
-        // need JSON (kubectl sends none).
-        "DeleteOptions" => Map::new(),
-        other => return Err(unsupported(&format!("kind {other:?}"))),
+fn unknown_field(msg: &str, tag: u64, path: &Path<'_>) -> ApiError {
+    let at = if path.is_root() {
+        String::new()
+    } else {
+        format!(" (at {path})")
     };
-    obj.insert("apiVersion".into(), json!(api_version));
-    obj.insert("kind".into(), json!(kind));
-    Ok(Value::Object(obj))
+    unsupported(format!(
+        "field number {tag} of protobuf message {msg}{at} is not known to this server"
+    ))
+}
+
+/// `path` is the field's own path.
+fn wrong_wire(msg: &Msg, field: &Field, path: &Path<'_>, got: &str) -> ApiError {
+    malformed(format!(
+        "{path}: field {} ({}) of {} is {got}, which does not fit its type",
+        field.tag,
+        if field.json.is_empty() {
+            "inline"
+        } else {
+            field.json
+        },
+        msg.name,
+    ))
+}
+
+/// Where in the object a value sits, rendered only for error messages (so decoding builds
+/// no strings on the way down).
+#[derive(Clone, Copy)]
+struct Path<'a> {
+    up: Option<&'a Path<'a>>,
+    seg: Seg<'a>,
+}
+
+#[derive(Clone, Copy)]
+enum Seg<'a> {
+    Root,
+    Field(&'static str),
+    Index(usize),
+    Key(&'a str),
+}
+
+impl<'a> Path<'a> {
+    const ROOT: Path<'static> = Path {
+        up: None,
+        seg: Seg::Root,
+    };
+
+    fn named(name: &'static str) -> Path<'static> {
+        Path {
+            up: None,
+            seg: Seg::Field(name),
+        }
+    }
+
+    /// A field's path; inline fields (no JSON name) share their parent's.
+    fn field(&'a self, name: &'static str) -> Path<'a> {
+        if name.is_empty() {
+            return *self;
+        }
+        Path {
+            up: Some(self),
+            seg: Seg::Field(name),
+        }
+    }
+
+    fn index(&'a self, i: usize) -> Path<'a> {
+        Path {
+            up: Some(self),
+            seg: Seg::Index(i),
+        }
+    }
+
+    fn key(&'a self, key: &'a str) -> Path<'a> {
+        Path {
+            up: Some(self),
+            seg: Seg::Key(key),
+        }
+    }
+
+    fn is_root(&self) -> bool {
+        matches!(self.seg, Seg::Root)
+    }
+}
+
+impl std::fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut after_field = false;
+        if let Some(up) = self.up {
+            up.fmt(f)?;
+            after_field = !up.is_root();
+        }
+        match self.seg {
+            Seg::Root => Ok(()),
+            Seg::Field(name) if after_field => write!(f, ".{name}"),
+            Seg::Field(name) => f.write_str(name),
+            Seg::Index(i) => write!(f, "[{i}]"),
+            Seg::Key(k) => write!(f, "[{k}]"),
+        }
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn decodes_a_configmap_envelope() {
-        let mut meta = Vec::new();
-        put_str(&mut meta, 1, "c1");
-        let mut entry = Vec::new();
-        put_str(&mut entry, 1, "a");
-        put_str(&mut entry, 2, "b");
-        let mut cm = Vec::new();
-        put_bytes(&mut cm, 1, &meta);
-        put_bytes(&mut cm, 2, &entry);
-        let mut tm = Vec::new();
-        put_str(&mut tm, 1, "v1");
-        put_str(&mut tm, 2, "ConfigMap");
-        let mut unknown = MAGIC.to_vec();
-        put_bytes(&mut unknown, 1, &tm);
-        put_bytes(&mut unknown, 2, &cm);
-        let v = decode(&unknown).unwrap();
-        assert_eq!(
-            v,
-            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c1"}, "data": {"a": "b"}})
-        );
-        assert_eq!(decode(b"k8s\0\x0a\xff").unwrap_err().code, 400);
-    }
-}
+mod tests;

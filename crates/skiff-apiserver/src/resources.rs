@@ -67,7 +67,7 @@ pub(crate) static RESOURCES: &[Resource] = &[
     resource!("", "v1", "secrets", "secret", "Secret",
         namespaced: true, short: [], categories: [], sub: []),
     resource!("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount",
-        namespaced: true, short: ["sa"], categories: [], sub: ["token"]),
+        namespaced: true, short: ["sa"], categories: [], sub: []),
     resource!("", "v1", "nodes", "node", "Node",
         namespaced: false, short: ["no"], categories: [], sub: ["status"]),
     resource!("", "v1", "events", "event", "Event",

@@ -1,5 +1,7 @@
-//! First-start credentials: a CA, a serving certificate signed by it, and the admin bearer
-//! token, all under the data dir and reused on later starts so kubeconfigs stay valid.
+//! First-start credentials: a CA, a serving certificate signed by it, the admin client
+//! certificate and the admin bearer token, all under the data dir and reused on later starts
+//! so kubeconfigs stay valid. Clients authenticate with either: a certificate signed by the
+//! CA (checked in the TLS handshake) or the token.
 
 use std::fs;
 use std::io::Write;
@@ -19,7 +21,14 @@ pub(crate) struct Credentials {
     pub ca_pem: String,
     pub server_config: Arc<rustls::ServerConfig>,
     pub token: String,
+    /// The admin client certificate (PEM) and its key, for the kubeconfig.
+    pub admin_cert_pem: String,
+    pub admin_key_pem: String,
 }
+
+/// Marks a request that came over a connection with a client certificate the CA signed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ClientCert;
 
 /// The CA's subject. It is rebuilt from these constants (plus the stored key) to sign, so it
 /// must never change or newly signed serving certs would not chain to the stored CA cert.
@@ -115,7 +124,28 @@ pub(crate) fn load_or_create(
         write_file(&srv_names, wanted_names.as_bytes(), 0o644)?;
     }
 
-    let server_config = rustls_config(&srv_cert, &srv_key)?;
+    // The admin client certificate: in the system:masters group, like kubeadm's admin.conf.
+    let (adm_cert, adm_key) = (tls.join("admin.crt"), tls.join("admin.key"));
+    if !(adm_cert.exists() && adm_key.exists()) {
+        let key = KeyPair::generate().map_err(cert_err(&adm_key))?;
+        let mut params = CertificateParams::default();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "skiff-admin");
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, "system:masters");
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+        let issuer = Issuer::new(ca_params(), &ca_key_pair);
+        let cert = params
+            .signed_by(&key, &issuer)
+            .map_err(cert_err(&adm_cert))?;
+        write_private(&adm_key, key.serialize_pem().as_bytes())?;
+        write_file(&adm_cert, cert.pem().as_bytes(), 0o644)?;
+    }
+
+    let server_config = rustls_config(&srv_cert, &srv_key, &ca_cert)?;
 
     let token_path = data_dir.join("token");
     let token = match fs::read_to_string(&token_path) {
@@ -130,10 +160,16 @@ pub(crate) fn load_or_create(
         ca_pem,
         server_config,
         token,
+        admin_cert_pem: read(&adm_cert)?,
+        admin_key_pem: read(&adm_key)?,
     })
 }
 
-fn rustls_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, SetupError> {
+fn rustls_config(
+    cert: &Path,
+    key: &Path,
+    ca: &Path,
+) -> Result<Arc<rustls::ServerConfig>, SetupError> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let certs = CertificateDer::pem_file_iter(cert)
@@ -147,9 +183,37 @@ fn rustls_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, S
         reason: e.to_string(),
     })?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    for ca_cert in CertificateDer::pem_file_iter(ca)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| SetupError::Cert {
+            path: ca.to_path_buf(),
+            reason: e.to_string(),
+        })?
+    {
+        roots.add(ca_cert).map_err(|e| SetupError::Cert {
+            path: ca.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+    }
+    // A certificate is optional (token clients send none), but one that is sent must chain
+    // to our CA or the handshake fails.
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .allow_unauthenticated()
+    .build()
+    .map_err(|e| SetupError::Cert {
+        path: ca.to_path_buf(),
+        reason: e.to_string(),
+    })?;
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .and_then(|b| b.with_no_client_auth().with_single_cert(certs, key_der))
+        .and_then(|b| {
+            b.with_client_cert_verifier(verifier)
+                .with_single_cert(certs, key_der)
+        })
         .map_err(|e| SetupError::Cert {
             path: cert.to_path_buf(),
             reason: e.to_string(),
@@ -176,20 +240,27 @@ pub(crate) fn random_bytes(n: usize) -> Vec<u8> {
     buf
 }
 
-/// Write the admin kubeconfig (0600: it holds the token).
+/// Write the admin kubeconfig (0600: it holds the client key and the token). The user
+/// authenticates with the client certificate; the token is there for clients that cannot
+/// present one.
 pub(crate) fn write_kubeconfig(
     path: &Path,
     server: &str,
-    ca_pem: &str,
-    token: &str,
+    creds: &Credentials,
 ) -> Result<(), SetupError> {
     use base64::Engine;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).map_err(io_err("create", dir))?;
     }
-    let ca = base64::engine::general_purpose::STANDARD.encode(ca_pem);
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let (ca, cert, key, token) = (
+        b64(&creds.ca_pem),
+        b64(&creds.admin_cert_pem),
+        b64(&creds.admin_key_pem),
+        &creds.token,
+    );
     let text = format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: skiff\n  cluster:\n    server: {server}\n    certificate-authority-data: {ca}\nusers:\n- name: skiff-admin\n  user:\n    token: {token}\ncontexts:\n- name: skiff\n  context:\n    cluster: skiff\n    user: skiff-admin\n    namespace: default\ncurrent-context: skiff\n"
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: skiff\n  cluster:\n    server: {server}\n    certificate-authority-data: {ca}\nusers:\n- name: skiff-admin\n  user:\n    client-certificate-data: {cert}\n    client-key-data: {key}\n    token: {token}\ncontexts:\n- name: skiff\n  context:\n    cluster: skiff\n    user: skiff-admin\n    namespace: default\ncurrent-context: skiff\n"
     );
     write_private(path, text.as_bytes())
 }

@@ -204,10 +204,16 @@ impl Drop for Work {
         for m in mounts {
             let _ = nix::mount::umount2(Path::new(m), nix::mount::MntFlags::MNT_DETACH);
         }
-        let _ = Command::new("ip")
-            .args(["link", "del", &self.bridge])
-            .stderr(Stdio::null())
-            .status();
+        // The network's rules, bridge and state; if a failed round left a
+        // container on the bridge, the bridge goes first so the rest can.
+        let data = self.dir.path().join("skiff-data");
+        if crate::remove_bridge_network(&data, &self.bridge, &bench_subnet()).is_err() {
+            let _ = Command::new("ip")
+                .args(["link", "del", &self.bridge])
+                .stderr(Stdio::null())
+                .status();
+            let _ = crate::remove_bridge_network(&data, &self.bridge, &bench_subnet());
+        }
     }
 }
 

@@ -38,6 +38,7 @@ use skiff_runtime::state::StateRoot;
 
 pub use error::{EngineError, Result};
 pub use in_use::in_use_images;
+pub use net::remove_bridge_network;
 pub use ops::ExecOptions;
 pub use record::{ContainerRecord, Network, NetworkState, RestartPolicy, Status};
 pub use run::{RunOptions, Started};
@@ -120,14 +121,7 @@ impl Engine {
 
     /// The configuration of a bridge network with state under our data dir.
     pub(crate) fn network_config(&self, bridge: &str, subnet: &str) -> Result<NetworkConfig> {
-        let name = if bridge == skiff_net::DEFAULT_BRIDGE {
-            skiff_net::DEFAULT_NETWORK
-        } else {
-            bridge
-        };
-        let cfg = NetworkConfig::bridge(name, bridge, subnet.parse()?, &self.data_dir);
-        cfg.validate()?;
-        Ok(cfg)
+        network_config(&self.data_dir, bridge, subnet)
     }
 
     /// Where a container's network namespace is pinned.
@@ -222,6 +216,20 @@ impl Engine {
             }),
         }
     }
+}
+
+/// The bridge network of `bridge` and `subnet` with state under `data_dir`.
+/// Its CNI name is `skiff` for the default bridge and the bridge's name
+/// otherwise, since IPAM and firewall state are keyed on it.
+pub(crate) fn network_config(data_dir: &Path, bridge: &str, subnet: &str) -> Result<NetworkConfig> {
+    let name = if bridge == skiff_net::DEFAULT_BRIDGE {
+        skiff_net::DEFAULT_NETWORK
+    } else {
+        bridge
+    };
+    let cfg = NetworkConfig::bridge(name, bridge, subnet.parse()?, data_dir);
+    cfg.validate()?;
+    Ok(cfg)
 }
 
 /// Is something mounted exactly at `path`?

@@ -163,6 +163,8 @@ fn monitor_main(paths: Paths, mut rec: ContainerRecord, status_w: OwnedFd) -> i3
 
     let mut first = true;
     let mut backoff = Duration::from_millis(100);
+    // The network's release, once started (see `release_network`).
+    let mut releasing: Option<Releasing> = None;
     loop {
         let started = Instant::now();
         match launch(&paths, &root, &rec, first, &devnull) {
@@ -190,6 +192,11 @@ fn monitor_main(paths: Paths, mut rec: ContainerRecord, status_w: OwnedFd) -> i3
                     send(&mut status, "ok");
                 }
                 let code = supervise(running, &mut log, &sfd);
+                // Without a restart policy this exit is the last: the network
+                // goes now, beside the cleanup below.
+                if rec.restart == RestartPolicy::No {
+                    releasing = release_network(&paths, &rec);
+                }
                 // The init is gone; this removes the cgroup and runtime state.
                 if let Err(e) = container::delete(&root, &rec.id, true) {
                     rec.state.error = Some(format!("cleanup after exit: {e}"));
@@ -235,8 +242,17 @@ fn monitor_main(paths: Paths, mut rec: ContainerRecord, status_w: OwnedFd) -> i3
     // Exited for good: give back the address, veth and port rules now
     // rather than at `rm`, so a stopped container holds no network. The
     // namespace stayed pinned across restarts so the address did not change.
-    if let Some(net) = &rec.net {
-        match teardown_network(&paths.data_dir, net) {
+    if releasing.is_none() {
+        releasing = release_network(&paths, &rec);
+    }
+    if rec.auto_remove {
+        let _ = container::delete(&root, &rec.id, true);
+        let _ = remove_container_dir(&paths.dir, &paths.rootfs);
+    }
+    // Joined before this process exits: `run --rm` returns (and `rm` goes
+    // on) only once the network is gone.
+    if let Some(release) = releasing {
+        match release.wait() {
             Ok(()) => rec.state.network_released = true,
             Err(e) => rec.state.error = Some(format!("network cleanup after exit: {e}")),
         }
@@ -244,11 +260,49 @@ fn monitor_main(paths: Paths, mut rec: ContainerRecord, status_w: OwnedFd) -> i3
             let _ = rec.save(&paths.record);
         }
     }
-    if rec.auto_remove {
-        let _ = container::delete(&root, &rec.id, true);
-        let _ = remove_container_dir(&paths.dir, &paths.rootfs);
-    }
     0
+}
+
+/// A network release under way on its own thread, or already done here.
+enum Releasing {
+    Thread(std::thread::JoinHandle<Result<()>>),
+    Done(Result<()>),
+}
+
+impl Releasing {
+    fn wait(self) -> Result<()> {
+        match self {
+            Releasing::Thread(h) => h.join().unwrap_or_else(|_| {
+                Err(EngineError::Other(
+                    "the network release thread panicked".into(),
+                ))
+            }),
+            Releasing::Done(r) => r,
+        }
+    }
+}
+
+/// Starts detaching the container from its network (CNI DEL) and unpinning
+/// its namespace on a thread, so it overlaps the removal of the runtime
+/// state, cgroup and root: DEL waits mostly on the kernel (a veth's deletion
+/// takes RCU grace periods) and on plugin start-up, and the other cleanup
+/// does not touch the network. Only called once the container will not run
+/// again, when no more containers are cloned from this process (which must
+/// be single-threaded for that).
+fn release_network(paths: &Paths, rec: &ContainerRecord) -> Option<Releasing> {
+    let net = rec.net.clone()?;
+    let data_dir = paths.data_dir.clone();
+    let work = move || teardown_network(&data_dir, &net);
+    Some(
+        match std::thread::Builder::new()
+            .name("net-release".into())
+            .spawn(work.clone())
+        {
+            Ok(h) => Releasing::Thread(h),
+            // No thread to be had: release it here and now.
+            Err(_) => Releasing::Done(work()),
+        },
+    )
 }
 
 fn should_restart(rec: &ContainerRecord, paths: &Paths) -> bool {

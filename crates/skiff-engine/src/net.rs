@@ -12,47 +12,56 @@ use skiff_net::{NetworkConfig, PortMapping};
 
 use crate::error::{EngineError, IoContext, Result};
 use crate::record::{Network, NetworkState};
-use crate::Engine;
 
-impl Engine {
-    /// Set up the network of container `id` before it is created: nothing
-    /// for `host`; otherwise a pinned namespace with `lo` up, attached to the
-    /// bridge (with `ports` published) in bridge mode. Undone on error.
-    pub(crate) fn setup_network(
-        &self,
-        id: &str,
-        mode: Network,
-        ports: &[PortMapping],
-    ) -> Result<Option<NetworkState>> {
-        if !mode.own_netns() {
-            return Ok(None);
-        }
-        let netns = self.netns_path(id);
-        if let Some(dir) = netns.parent() {
-            fs::create_dir_all(dir).ctx(|| format!("cannot create {}", dir.display()))?;
-        }
-        skiff_net::create_netns(&netns)?;
-        let cfg = &self.net;
-        let attached = match mode {
-            Network::Bridge => skiff_net::attach(cfg, id, &netns, ports).map(Some),
-            _ => skiff_net::attach_loopback(cfg, id, &netns).map(|()| None),
-        };
-        let attachment = match attached {
-            Ok(a) => a,
-            Err(e) => {
-                // attach rolled its own work back; only the pin is ours.
-                let _ = skiff_net::remove_netns(&netns);
-                return Err(e.into());
-            }
-        };
-        Ok(Some(NetworkState {
-            netns,
-            network: cfg.name.clone(),
-            bridge: cfg.bridge.clone(),
-            subnet: cfg.subnet.to_string(),
-            attachment,
-        }))
+/// Set up the network of container `id` before it is created: nothing
+/// for `host`; otherwise a namespace pinned at `netns` with `lo` up,
+/// attached to the bridge network `cfg` (with `ports` published) in bridge
+/// mode. Undone on error. A free function over plain data so it can run on
+/// a thread while the client mounts the root.
+pub(crate) fn setup_network(
+    cfg: &NetworkConfig,
+    netns: &Path,
+    id: &str,
+    mode: Network,
+    ports: &[PortMapping],
+) -> Result<Option<NetworkState>> {
+    if !mode.own_netns() {
+        return Ok(None);
     }
+    if let Some(dir) = netns.parent() {
+        fs::create_dir_all(dir).ctx(|| format!("cannot create {}", dir.display()))?;
+    }
+    skiff_net::create_netns(netns)?;
+    let attached = match mode {
+        Network::Bridge => skiff_net::attach(cfg, id, netns, ports).map(Some),
+        _ => skiff_net::attach_loopback(cfg, id, netns).map(|()| None),
+    };
+    let attachment = match attached {
+        Ok(a) => a,
+        Err(e) => {
+            // attach rolled its own work back; only the pin is ours.
+            let _ = skiff_net::remove_netns(netns);
+            return Err(e.into());
+        }
+    };
+    Ok(Some(NetworkState {
+        netns: netns.to_path_buf(),
+        network: cfg.name.clone(),
+        bridge: cfg.bridge.clone(),
+        subnet: cfg.subnet.to_string(),
+        attachment,
+    }))
+}
+
+/// Remove the bridge network of `bridge` and `subnet` with state under
+/// `data_dir` (as `--bridge-name`/`--subnet` name it): its masquerade and
+/// forward rules, bridge and IPAM state. Fails while containers are attached
+/// to it. Tests and benchmarks call this for the networks they made; the
+/// default `skiff0` stays, like docker0.
+pub fn remove_bridge_network(data_dir: &Path, bridge: &str, subnet: &str) -> Result<()> {
+    let cfg = crate::network_config(data_dir, bridge, subnet)?;
+    skiff_net::remove_network(&cfg)?;
+    Ok(())
 }
 
 /// Detach the container from its network (CNI DEL: veth, lease, port

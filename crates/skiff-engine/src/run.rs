@@ -22,7 +22,7 @@ use skiff_runtime::state::StateRoot;
 
 use crate::error::{bad_flag, EngineError, IoContext, Result};
 use crate::logs::{LogFollower, LogPrinter};
-use crate::net::{teardown_network, write_etc_files};
+use crate::net::{setup_network, teardown_network, write_etc_files};
 use crate::record::{ContainerRecord, Network, NetworkState, RestartPolicy, State, Status};
 use crate::volumes::{anonymous_volumes, clean_destination, VolumeMount};
 use crate::{is_mountpoint, monitor, Engine};
@@ -493,8 +493,23 @@ impl Engine {
             armed: true,
         };
         let layers: Vec<_> = image.layers.iter().map(|l| l.diff_id.clone()).collect();
-        Snapshotter::new(self.store()).mount(&layers, &dir.join("rw"), &rootfs, MountMode::Auto)?;
-        guard.net = self.setup_network(&id, opts.network, &opts.ports)?;
+        // The network (CNI plugin runs, mostly waiting on process start-up
+        // and the kernel) is set up while the root is mounted. The thread is
+        // joined here, so the client is single-threaded again for `start`.
+        let netns = self.netns_path(&id);
+        let (mounted, net) = std::thread::scope(|s| {
+            let net = s.spawn(|| setup_network(&self.net, &netns, &id, opts.network, &opts.ports));
+            let mounted = Snapshotter::new(self.store()).mount(
+                &layers,
+                &dir.join("rw"),
+                &rootfs,
+                MountMode::Auto,
+            );
+            (mounted, net.join())
+        });
+        // Either may have failed; the guard undoes whatever the other did.
+        guard.net = net.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+        mounted?;
         let ip = guard
             .net
             .as_ref()

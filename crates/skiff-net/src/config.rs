@@ -144,9 +144,12 @@ pub struct NetworkConfig {
     /// Our copy of each attachment's ADD result, used by DEL when the caller
     /// has lost its [`crate::Attachment`].
     pub cache_dir: PathBuf,
-    /// Add the `firewall` plugin, which allows forwarding to and from the
-    /// containers even when the FORWARD chain's policy is DROP (as docker
-    /// leaves it).
+    /// Where we note that the network's own firewall rules are installed
+    /// (see [`crate::ensure_network_rules`]).
+    pub rules_dir: PathBuf,
+    /// Accept forwarding to and from the bridge in the FORWARD chain (one
+    /// pair of rules for the whole network), for hosts whose FORWARD policy
+    /// is DROP (as docker leaves it).
     pub firewall: bool,
     /// Kill a plugin that runs longer than this.
     pub plugin_timeout: Duration,
@@ -175,6 +178,7 @@ impl NetworkConfig {
             plugin_dirs: vec![PathBuf::from("/usr/lib/cni"), PathBuf::from("/opt/cni/bin")],
             state_dir: net.join("ipam"),
             cache_dir: net.join("cache"),
+            rules_dir: net.join("rules"),
             firewall: true,
             plugin_timeout: Duration::from_secs(30),
         }
@@ -194,9 +198,17 @@ impl NetworkConfig {
                 self.name
             ));
         }
-        if self.bridge.is_empty() || self.bridge.len() > 15 || self.bridge.contains(['/', ' ']) {
+        // The name also goes into firewall rule comments, so it keeps to
+        // the characters a network name may use.
+        if self.bridge.is_empty()
+            || self.bridge.len() > 15
+            || !self
+                .bridge
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
             return bad(format!(
-                "bridge name {:?} must be 1 to 15 characters without '/' or spaces",
+                "bridge name {:?} must be 1 to 15 characters of letters, digits, '-', '_' and '.'",
                 self.bridge
             ));
         }
@@ -208,44 +220,69 @@ impl NetworkConfig {
         Ok(())
     }
 
-    /// The CNI network configuration list (SPEC.md, "Configuration format"):
-    /// bridge with host-local IPAM, portmap, and optionally firewall.
-    pub fn conflist(&self) -> Value {
-        let mut range = json!({ "subnet": self.subnet.to_string() });
-        if let Some(gw) = self.gateway {
-            range["gateway"] = gw.to_string().into();
+    /// The CNI network configuration list (SPEC.md, "Configuration format")
+    /// for one container: bridge with host-local IPAM, plus portmap only
+    /// when the container publishes ports. Masquerading and forwarding are
+    /// not per container: one set of rules per network does that
+    /// ([`crate::ensure_network_rules`]), so the bridge's `ipMasq` is off and
+    /// the firewall plugin is not used.
+    pub fn conflist(&self, publish_ports: bool) -> Value {
+        let mut plugins = vec![self.bridge_plugin(false)];
+        if publish_ports {
+            plugins.push(portmap_plugin());
         }
-        let mut plugins = vec![
-            json!({
-                "type": "bridge",
-                "bridge": self.bridge,
-                "isGateway": true,
-                "ipMasq": true,
-                // Lets a container reach its own published ports.
-                "hairpinMode": true,
-                "ipam": {
-                    "type": "host-local",
-                    "ranges": [[range]],
-                    "routes": [{ "dst": "0.0.0.0/0" }],
-                    "dataDir": self.state_dir,
-                },
-            }),
-            json!({
-                "type": "portmap",
-                "capabilities": { "portMappings": true },
-                // SNAT hairpin and localhost traffic, so 127.0.0.1:HOSTPORT works.
-                "snat": true,
-            }),
-        ];
+        self.list(plugins)
+    }
+
+    /// The list every container got before masquerading moved to
+    /// per-network rules: bridge with `ipMasq`, portmap and firewall. DEL
+    /// uses it for attachments that do not say which list they were made
+    /// with.
+    pub(crate) fn legacy_conflist(&self) -> Value {
+        let mut plugins = vec![self.bridge_plugin(true), portmap_plugin()];
         if self.firewall {
             plugins.push(json!({ "type": "firewall", "backend": "iptables" }));
         }
+        self.list(plugins)
+    }
+
+    fn list(&self, plugins: Vec<Value>) -> Value {
         json!({
             "cniVersion": CNI_VERSION,
             "name": self.name,
             "plugins": plugins,
         })
     }
+
+    fn bridge_plugin(&self, ip_masq: bool) -> Value {
+        let mut range = json!({ "subnet": self.subnet.to_string() });
+        if let Some(gw) = self.gateway {
+            range["gateway"] = gw.to_string().into();
+        }
+        json!({
+            "type": "bridge",
+            "bridge": self.bridge,
+            "isGateway": true,
+            "ipMasq": ip_masq,
+            // Lets a container reach its own published ports.
+            "hairpinMode": true,
+            "ipam": {
+                "type": "host-local",
+                "ranges": [[range]],
+                "routes": [{ "dst": "0.0.0.0/0" }],
+                "dataDir": self.state_dir,
+            },
+        })
+    }
+}
+
+fn portmap_plugin() -> Value {
+    json!({
+        "type": "portmap",
+        "capabilities": { "portMappings": true },
+        // SNAT hairpin and localhost traffic, so 127.0.0.1:HOSTPORT works.
+        "snat": true,
+    })
 }
 
 #[cfg(test)]
@@ -282,34 +319,42 @@ mod tests {
     fn conflist_shape() {
         let cfg = NetworkConfig::default_bridge(Path::new("/var/lib/skiff"));
         cfg.validate().unwrap();
-        let c = cfg.conflist();
+        let types = |c: &Value| -> Vec<String> {
+            c["plugins"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["type"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let c = cfg.conflist(true);
         assert_eq!(c["cniVersion"], "1.0.0");
         assert_eq!(c["name"], "skiff");
-        let types: Vec<_> = c["plugins"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p["type"].as_str().unwrap())
-            .collect();
-        assert_eq!(types, ["bridge", "portmap", "firewall"]);
+        assert_eq!(types(&c), ["bridge", "portmap"]);
         let br = &c["plugins"][0];
         assert_eq!(br["bridge"], "skiff0");
         assert_eq!(br["isGateway"], true);
-        assert_eq!(br["ipMasq"], true);
+        assert_eq!(br["ipMasq"], false);
         assert_eq!(br["ipam"]["type"], "host-local");
         assert_eq!(br["ipam"]["ranges"][0][0]["subnet"], "10.89.0.0/16");
         assert_eq!(br["ipam"]["dataDir"], "/var/lib/skiff/net/ipam");
         assert_eq!(c["plugins"][1]["capabilities"]["portMappings"], true);
+        // Nothing published: no portmap to run on ADD or DEL.
+        assert_eq!(types(&cfg.conflist(false)), ["bridge"]);
+        let legacy = cfg.legacy_conflist();
+        assert_eq!(types(&legacy), ["bridge", "portmap", "firewall"]);
+        assert_eq!(legacy["plugins"][0]["ipMasq"], true);
+        assert_eq!(cfg.rules_dir, Path::new("/var/lib/skiff/net/rules"));
 
         let mut cfg = cfg;
         cfg.gateway = Some("10.89.0.254".parse().unwrap());
         cfg.firewall = false;
-        let c = cfg.conflist();
+        let c = cfg.conflist(false);
         assert_eq!(
             c["plugins"][0]["ipam"]["ranges"][0][0]["gateway"],
             "10.89.0.254"
         );
-        assert_eq!(c["plugins"].as_array().unwrap().len(), 2);
+        assert_eq!(types(&cfg.legacy_conflist()), ["bridge", "portmap"]);
         cfg.gateway = Some("10.90.0.1".parse().unwrap());
         assert!(cfg
             .validate()

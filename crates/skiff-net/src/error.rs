@@ -79,6 +79,14 @@ pub enum NetError {
         source: std::io::Error,
     },
 
+    /// A network cannot be removed while interfaces are attached to it.
+    #[error("network {network:?} is in use: bridge {bridge} still has {interfaces:?} attached; remove its containers first")]
+    NetworkInUse {
+        network: String,
+        bridge: String,
+        interfaces: Vec<String>,
+    },
+
     /// DEL failed for one or more plugins; the others were still run.
     #[error("detaching container {container_id} from network {network:?} left work undone: {}; run detach again once the cause is fixed (DEL is idempotent)", .errors.join("; "))]
     Detach {

@@ -2,9 +2,11 @@
 //!
 //! This crate owns the host side of container networks: it runs the CNI
 //! plugins from the containernetworking-plugins package (bridge with
-//! host-local IPAM, portmap, firewall, loopback) to attach a container's
-//! network namespace to a bridge network and publish ports, and to detach it
-//! again without leaving veths, iptables rules or IPAM leases behind. It also
+//! host-local IPAM, portmap, loopback) to attach a container's network
+//! namespace to a bridge network and publish ports, and to detach it again
+//! without leaving veths, iptables rules or IPAM leases behind. Masquerading
+//! and forwarding are one set of rules per network, installed with its first
+//! container and removed with the network ([`remove_network`]). It also
 //! pins network namespaces on files ([`create_netns`]) so DEL can still reach
 //! them after the container's processes are gone. Later it will also hold the
 //! service proxy (nftables) and the cluster DNS server.
@@ -12,8 +14,8 @@
 //! It must not touch anything but networking: no container processes,
 //! cgroups, mounts other than namespace pins, or the engine's records (the
 //! engine stores the [`Attachment`] we return). It never edits firewall rules
-//! it did not create: only rules tagged with the container's id (see
-//! `iptables.rs`) are swept.
+//! it did not create: only rules tagged with the container's id or with a
+//! network's own comment (see `iptables.rs`) are removed.
 //!
 //! The engine's whole integration, per container:
 //! ```no_run
@@ -27,6 +29,8 @@
 //! // ... container runs, dies ...
 //! skiff_net::detach(&cfg, &att)?;
 //! skiff_net::remove_netns(netns)?;
+//! // ... and once no container uses the network any more:
+//! skiff_net::remove_network(&cfg)?;
 //! # Ok(()) }
 //! ```
 
@@ -43,8 +47,10 @@ pub use config::{
     DEFAULT_SUBNET,
 };
 pub use error::NetError;
-pub use iptables::sweep_iptables;
+pub use iptables::{ensure_network_rules, sweep_iptables};
 pub use netns::{create_netns, in_netns, ns_id, remove_netns, NsId};
-pub use network::{attach, attach_loopback, detach, detach_by_id, Attachment, CONTAINER_IFNAME};
+pub use network::{
+    attach, attach_loopback, detach, detach_by_id, remove_network, Attachment, CONTAINER_IFNAME,
+};
 pub use plugin::plugin_versions;
 pub use ports::{parse_port_mapping, PortMapping, Protocol};

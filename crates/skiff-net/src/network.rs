@@ -34,6 +34,12 @@ pub struct Attachment {
     pub ports: Vec<PortMapping>,
     /// The final CNI result, given back to the plugins as prevResult on DEL.
     pub result: Value,
+    /// The configuration list ADD ran, so DEL runs the same plugins with the
+    /// same settings whatever the network's configuration is by then. None
+    /// in records made before it was kept: DEL then runs the list all
+    /// containers got at that time (bridge with ipMasq, portmap, firewall).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conflist: Option<Value>,
 }
 
 /// What we read out of a CNI result.
@@ -174,8 +180,10 @@ pub fn attach_loopback(
     Ok(())
 }
 
-/// Attaches the namespace at `netns` to the network: `lo` up, then the
-/// conflist's ADD chain (bridge + IPAM, portmap with `ports`, firewall). On
+/// Attaches the namespace at `netns` to the network: `lo` up (at the same
+/// time, it is independent), the ADD chain of [`NetworkConfig::conflist`]
+/// (bridge + IPAM, portmap when `ports` are published), then the network's
+/// own masquerade and forward rules if this is its first container. On
 /// failure everything done so far is deleted again.
 pub fn attach(
     cfg: &NetworkConfig,
@@ -198,44 +206,29 @@ pub fn attach(
         std::fs::create_dir_all(dir)
             .map_err(|e| NetError::io(format!("creating {}", dir.display()), e))?;
     }
-    attach_loopback(cfg, container_id, netns)?;
-
-    let list = cfg.conflist();
+    let list = cfg.conflist(!ports.is_empty());
     let ns = netns.to_string_lossy();
-    let inv = Invocation {
-        command: "ADD",
-        container_id,
-        netns: &ns,
-        ifname: CONTAINER_IFNAME,
-    };
-    let mut prev: Option<Value> = None;
-    for p in plugins(&list) {
-        let conf = plugin_config(&list, &p, prev.as_ref(), ports);
-        match plugin::exec(
-            &cfg.plugin_dirs,
-            cfg.plugin_timeout,
-            &plugin_type(&p),
-            &inv,
-            &conf,
-        ) {
-            Ok(Some(result)) => prev = Some(result),
-            Ok(None) => {}
-            Err(e) => {
-                tracing::warn!(container = container_id, error = %e, "CNI ADD failed, rolling back");
-                if let Err(del) = del_chain(cfg, container_id, &ns, prev.as_ref(), ports) {
-                    tracing::warn!(container = container_id, error = %del, "rollback after failed ADD");
-                }
-                return Err(e);
-            }
+    let (lo, chain) = std::thread::scope(|s| {
+        let lo = s.spawn(|| attach_loopback(cfg, container_id, netns));
+        let chain = add_chain(cfg, &list, container_id, &ns, ports);
+        (lo.join(), chain)
+    });
+    let result = chain?;
+    let rollback = |e: NetError| {
+        tracing::warn!(container = container_id, error = %e, "CNI ADD failed, rolling back");
+        if let Err(del) = del_chain(cfg, &list, container_id, &ns, Some(&result), ports) {
+            tracing::warn!(container = container_id, error = %del, "rollback after failed ADD");
         }
-    }
-    let result = prev.unwrap_or(Value::Null);
+        e
+    };
+    lo.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        .map_err(rollback)?;
+    crate::iptables::ensure_network_rules(cfg).map_err(rollback)?;
     let info = parse_result(&result, CONTAINER_IFNAME, &cfg.bridge).map_err(|reason| {
-        let _ = del_chain(cfg, container_id, &ns, Some(&result), ports);
-        NetError::BadResult {
+        rollback(NetError::BadResult {
             network: cfg.name.clone(),
             reason,
-        }
+        })
     })?;
     let att = Attachment {
         container_id: container_id.to_string(),
@@ -250,6 +243,7 @@ pub fn attach(
         host_veth: info.host_veth,
         ports: ports.to_vec(),
         result,
+        conflist: Some(list),
     };
     // Best effort: the engine's stored Attachment is the primary record; this
     // copy lets `detach_by_id` clean up when that record was lost.
@@ -261,16 +255,64 @@ pub fn attach(
     Ok(att)
 }
 
+/// ADD through `list` in order, each plugin getting the previous result;
+/// returns the last result. A failure deletes what was added.
+fn add_chain(
+    cfg: &NetworkConfig,
+    list: &Value,
+    container_id: &str,
+    netns: &str,
+    ports: &[PortMapping],
+) -> Result<Value, NetError> {
+    let inv = Invocation {
+        command: "ADD",
+        container_id,
+        netns,
+        ifname: CONTAINER_IFNAME,
+    };
+    let mut prev: Option<Value> = None;
+    for p in plugins(list) {
+        let conf = plugin_config(list, &p, prev.as_ref(), ports);
+        match plugin::exec(
+            &cfg.plugin_dirs,
+            cfg.plugin_timeout,
+            &plugin_type(&p),
+            &inv,
+            &conf,
+        ) {
+            Ok(Some(result)) => prev = Some(result),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(container = container_id, error = %e, "CNI ADD failed, rolling back");
+                if let Err(del) = del_chain(cfg, list, container_id, netns, prev.as_ref(), ports) {
+                    tracing::warn!(container = container_id, error = %del, "rollback after failed ADD");
+                }
+                return Err(e);
+            }
+        }
+    }
+    Ok(prev.unwrap_or(Value::Null))
+}
+
+/// Whether `list` has plugins that write iptables rules tagged with the
+/// container id (portmap, or a bridge with ipMasq), which the sweep after
+/// DEL is a safety net for.
+fn tags_rules(list: &Value) -> bool {
+    plugins(list)
+        .iter()
+        .any(|p| p["type"] == "portmap" || (p["type"] == "bridge" && p["ipMasq"] == true))
+}
+
 /// DEL through the list in reverse order; runs every plugin even when one
 /// fails, then sweeps rules tagged with the container id.
 fn del_chain(
     cfg: &NetworkConfig,
+    list: &Value,
     container_id: &str,
     netns: &str,
     prev: Option<&Value>,
     ports: &[PortMapping],
 ) -> Result<(), NetError> {
-    let list = cfg.conflist();
     let inv = Invocation {
         command: "DEL",
         container_id,
@@ -278,8 +320,8 @@ fn del_chain(
         ifname: CONTAINER_IFNAME,
     };
     let mut errors = Vec::new();
-    for p in plugins(&list).iter().rev() {
-        let conf = plugin_config(&list, p, prev, ports);
+    for p in plugins(list).iter().rev() {
+        let conf = plugin_config(list, p, prev, ports);
         if let Err(e) = plugin::exec(
             &cfg.plugin_dirs,
             cfg.plugin_timeout,
@@ -290,14 +332,16 @@ fn del_chain(
             errors.push(e.to_string());
         }
     }
-    match crate::iptables::sweep_iptables(container_id) {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(
-            container = container_id,
-            rules = n,
-            "removed leftover iptables rules"
-        ),
-        Err(e) => errors.push(e.to_string()),
+    if tags_rules(list) {
+        match crate::iptables::sweep_iptables(container_id) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                container = container_id,
+                rules = n,
+                "removed leftover iptables rules"
+            ),
+            Err(e) => errors.push(e.to_string()),
+        }
     }
     if errors.is_empty() {
         Ok(())
@@ -310,10 +354,11 @@ fn del_chain(
     }
 }
 
-/// Detaches the container: DEL in reverse order, then removes any rule still
-/// tagged with its id. Idempotent, and works when the namespace is already
-/// gone (the kernel then has removed the veth with it; IPAM leases and
-/// iptables rules are removed here).
+/// Detaches the container: DEL in reverse order through the list ADD ran,
+/// then (when those plugins tag rules) removes any rule still tagged with
+/// its id. Idempotent, and works when the namespace is already gone (the
+/// kernel then has removed the veth with it; IPAM leases and iptables rules
+/// are removed here).
 pub fn detach(cfg: &NetworkConfig, att: &Attachment) -> Result<(), NetError> {
     check_id(&att.container_id)?;
     // Enter the namespace only if the path still names the one we attached:
@@ -325,7 +370,18 @@ pub fn detach(cfg: &NetworkConfig, att: &Attachment) -> Result<(), NetError> {
     } else {
         String::new()
     };
-    del_chain(cfg, &att.container_id, &ns, Some(&att.result), &att.ports)?;
+    let list = match &att.conflist {
+        Some(list) => list.clone(),
+        None => cfg.legacy_conflist(),
+    };
+    del_chain(
+        cfg,
+        &list,
+        &att.container_id,
+        &ns,
+        Some(&att.result),
+        &att.ports,
+    )?;
     match std::fs::remove_file(cache_path(cfg, &att.container_id)) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
             tracing::warn!(container = att.container_id, error = %e, "removing CNI cache")
@@ -342,7 +398,8 @@ pub fn detach(cfg: &NetworkConfig, att: &Attachment) -> Result<(), NetError> {
 
 /// Detaches a container whose [`Attachment`] record was lost (for example
 /// after a crash), from our cache of its ADD result; without a cache entry it
-/// still releases the IPAM lease and sweeps its rules.
+/// still releases the IPAM lease and sweeps its rules, running every plugin
+/// any version of ours may have used.
 pub fn detach_by_id(cfg: &NetworkConfig, container_id: &str) -> Result<(), NetError> {
     check_id(container_id)?;
     let cached = std::fs::read(cache_path(cfg, container_id))
@@ -350,8 +407,72 @@ pub fn detach_by_id(cfg: &NetworkConfig, container_id: &str) -> Result<(), NetEr
         .and_then(|b| serde_json::from_slice::<Attachment>(&b).ok());
     match cached {
         Some(att) => detach(cfg, &att),
-        None => del_chain(cfg, container_id, "", None, &[]),
+        None => del_chain(cfg, &cfg.legacy_conflist(), container_id, "", None, &[]),
     }
+}
+
+/// Runs iproute2's `ip` and returns its stdout.
+fn ip(args: &[&str]) -> Result<String, NetError> {
+    let out = std::process::Command::new("ip")
+        .args(args)
+        .env("PATH", "/usr/sbin:/sbin:/usr/bin:/bin")
+        .output()
+        .map_err(|e| NetError::io("running ip (is iproute2 installed?)", e))?;
+    if !out.status.success() {
+        return Err(NetError::io(
+            format!(
+                "ip {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+            std::io::Error::other("ip failed"),
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Removes network `cfg` from the host: its masquerade and forward rules,
+/// its bridge, its IPAM state and rules marker. Refuses while interfaces are
+/// still attached to the bridge (detach the containers first). Idempotent.
+pub fn remove_network(cfg: &NetworkConfig) -> Result<(), NetError> {
+    cfg.validate()?;
+    // Asked over netlink (`ip`), not sysfs: /sys/class/net shows the
+    // namespace sysfs was mounted in, which need not be ours.
+    let exists = crate::iptables::ifindex(&cfg.bridge).is_some();
+    if exists {
+        let attached: Vec<String> = ip(&["-o", "link", "show", "master", &cfg.bridge])?
+            .lines()
+            .filter_map(|l| l.split(": ").nth(1))
+            .map(|name| name.split('@').next().unwrap_or(name).to_string())
+            .collect();
+        if !attached.is_empty() {
+            return Err(NetError::NetworkInUse {
+                network: cfg.name.clone(),
+                bridge: cfg.bridge.clone(),
+                interfaces: attached,
+            });
+        }
+    }
+    let rules = crate::iptables::remove_network_rules(cfg)?;
+    if exists {
+        let deleted = ip(&["link", "del", "dev", &cfg.bridge]);
+        // Someone else deleting it meanwhile is fine.
+        if crate::iptables::ifindex(&cfg.bridge).is_some() {
+            deleted?;
+        }
+    }
+    let ipam = cfg.state_dir.join(&cfg.name);
+    match std::fs::remove_dir_all(&ipam) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(NetError::io(format!("removing {}", ipam.display()), e))
+        }
+        _ => {}
+    }
+    // Attachments cached for containers of this network are stale now; a
+    // directory that still holds some is left for detach_by_id.
+    let _ = std::fs::remove_dir(cfg.cache_dir.join(&cfg.name));
+    tracing::info!(network = cfg.name, rules, "network removed");
+    Ok(())
 }
 
 #[cfg(test)]
@@ -405,8 +526,11 @@ mod tests {
     #[test]
     fn plugin_configs() {
         let cfg = NetworkConfig::default_bridge(Path::new("/tmp/x"));
-        let list = cfg.conflist();
+        let list = cfg.conflist(true);
         let ps = plugins(&list);
+        assert!(tags_rules(&list));
+        assert!(!tags_rules(&cfg.conflist(false)));
+        assert!(tags_rules(&cfg.legacy_conflist()));
         let ports = [crate::parse_port_mapping("8080:80").unwrap()];
         let c = plugin_config(&list, &ps[1], Some(&sample()), &ports);
         assert_eq!(c["name"], "skiff");
@@ -447,8 +571,14 @@ mod tests {
             host_veth: None,
             ports: vec![crate::parse_port_mapping("1:2/udp").unwrap()],
             result: sample(),
+            conflist: Some(NetworkConfig::default_bridge(Path::new("/d")).conflist(false)),
         };
         let back: Attachment = serde_json::from_str(&serde_json::to_string(&att).unwrap()).unwrap();
         assert_eq!(back, att);
+        // A record from before the list was kept still reads.
+        let mut old = serde_json::to_value(&att).unwrap();
+        old.as_object_mut().unwrap().remove("conflist");
+        let back: Attachment = serde_json::from_value(old).unwrap();
+        assert_eq!(back.conflist, None);
     }
 }

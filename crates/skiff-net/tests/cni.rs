@@ -9,8 +9,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use skiff_net::{
-    attach, attach_loopback, create_netns, detach, detach_by_id, in_netns, parse_port_mapping,
-    remove_netns, sweep_iptables, Attachment, NetworkConfig, Subnet,
+    attach, attach_loopback, create_netns, detach, detach_by_id, ensure_network_rules, in_netns,
+    parse_port_mapping, remove_netns, remove_network, sweep_iptables, Attachment, NetworkConfig,
+    Subnet,
 };
 
 fn run(cmd: &str, args: &[&str]) -> String {
@@ -64,6 +65,24 @@ impl TestNet {
     fn bridge_ports(&self) -> String {
         run("ip", &["-o", "link", "show", "master", &self.cfg.bridge])
     }
+
+    /// The comment on the network's own rules.
+    fn tag(&self) -> String {
+        format!(
+            "skiff-net network={} bridge={}",
+            self.cfg.name, self.cfg.bridge
+        )
+    }
+
+    /// The network's own rules in `iptables-save`'s listing.
+    fn own_rules(&self) -> Vec<String> {
+        let tag = self.tag();
+        run("iptables-save", &[])
+            .lines()
+            .filter(|l| l.contains(&tag))
+            .map(String::from)
+            .collect()
+    }
 }
 
 impl Drop for TestNet {
@@ -72,6 +91,7 @@ impl Drop for TestNet {
             let _ = detach_by_id(&self.cfg, id);
             let _ = sweep_iptables(id);
         }
+        let _ = remove_network(&self.cfg);
         let _ = Command::new("ip")
             .args(["link", "del", &self.cfg.bridge])
             .stderr(std::process::Stdio::null())
@@ -235,11 +255,11 @@ fn detach_by_id_uses_the_cache() {
 #[test]
 fn failed_attach_rolls_back() {
     let mut net = TestNet::new(4);
-    // A plugin directory without `firewall`: ADD fails at the last plugin
-    // after bridge and portmap succeeded.
+    // A plugin directory without `portmap`: ADD of a container publishing a
+    // port fails at portmap after bridge succeeded.
     let plugins = net.dir.path().join("plugins");
     std::fs::create_dir(&plugins).unwrap();
-    for p in ["bridge", "host-local", "portmap", "loopback"] {
+    for p in ["bridge", "host-local", "loopback"] {
         std::os::unix::fs::symlink(Path::new("/usr/lib/cni").join(p), plugins.join(p)).unwrap();
     }
     net.cfg.plugin_dirs = vec![plugins];
@@ -252,7 +272,7 @@ fn failed_attach_rolls_back() {
         &[parse_port_mapping("18999:80").unwrap()],
     )
     .unwrap_err();
-    assert!(e.to_string().contains("\"firewall\" not found"), "{e}");
+    assert!(e.to_string().contains("\"portmap\" not found"), "{e}");
     let rules = run("iptables-save", &[]);
     assert!(!rules.contains(&id), "{rules}");
     assert_eq!(net.bridge_ports(), "");
@@ -264,6 +284,184 @@ fn failed_attach_rolls_back() {
         })
         .unwrap_or(0);
     assert_eq!(leases, 0);
+    // Without published ports the same directory is enough.
+    let ok_ns = net.netns("ok");
+    let ok_id = net.id("ok");
+    let att = attach(&net.cfg, &ok_id, &ok_ns.0, &[]).unwrap();
+    detach(&net.cfg, &att).unwrap();
+    assert_no_trace(&net, &att);
+}
+
+/// A namespace standing for a host outside: reached from the host through a
+/// veth pair of its own (10.249.N.1 on the host, 10.249.N.2 inside), with no
+/// route to any container subnet, so only masqueraded traffic can get answers.
+struct Outside {
+    ns: NsGuard,
+    host_if: String,
+    host_ip: IpAddr,
+    ip: IpAddr,
+}
+
+impl Outside {
+    fn new(net: &TestNet, n: u32) -> Outside {
+        let ns = net.netns("outside");
+        let host_if = format!("sko{}x{n}", std::process::id() % 100_000);
+        let third = (std::process::id() * 8 + n) % 250;
+        let host_ip: IpAddr = format!("10.249.{third}.1").parse().unwrap();
+        let ip: IpAddr = format!("10.249.{third}.2").parse().unwrap();
+        let ns_path = ns.0.to_string_lossy().into_owned();
+        let ok = |args: &[&str]| {
+            let st = Command::new("ip").args(args).status().unwrap();
+            assert!(st.success(), "ip {args:?}");
+        };
+        ok(&[
+            "link", "add", &host_if, "type", "veth", "peer", "name", "eth0", "netns", &ns_path,
+        ]);
+        ok(&["addr", "add", &format!("{host_ip}/30"), "dev", &host_if]);
+        ok(&["link", "set", &host_if, "up"]);
+        in_netns(&ns.0, move || {
+            for args in [
+                vec![
+                    "addr".to_string(),
+                    "add".into(),
+                    format!("{ip}/30"),
+                    "dev".into(),
+                    "eth0".into(),
+                ],
+                vec!["link".into(), "set".into(), "eth0".into(), "up".into()],
+                vec!["link".into(), "set".into(), "lo".into(), "up".into()],
+            ] {
+                let st = Command::new("ip").args(&args).status().unwrap();
+                assert!(st.success(), "ip {args:?}");
+            }
+        })
+        .unwrap();
+        Outside {
+            ns,
+            host_if,
+            host_ip,
+            ip,
+        }
+    }
+
+    /// Listens on port 80 and answers each connection with the address it
+    /// came from.
+    fn serve_peer_address(&self) {
+        let l = in_netns(&self.ns.0, || TcpListener::bind("0.0.0.0:80"))
+            .unwrap()
+            .unwrap();
+        std::thread::spawn(move || {
+            for mut c in l.incoming().flatten() {
+                let peer = c
+                    .peer_addr()
+                    .map(|a| a.ip().to_string())
+                    .unwrap_or_default();
+                let _ = c.write_all(peer.as_bytes());
+            }
+        });
+    }
+}
+
+impl Drop for Outside {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.host_if])
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
+
+#[test]
+fn network_rules_are_shared_masquerade_and_go_with_the_network() {
+    let mut net = TestNet::new(7);
+    let (a_ns, b_ns) = (net.netns("a"), net.netns("b"));
+    let (a_id, b_id) = (net.id("a"), net.id("b"));
+    let a = attach(&net.cfg, &a_id, &a_ns.0, &[]).unwrap();
+    // One masquerade rule for the subnet and a FORWARD pair for the bridge,
+    // none of them about a container.
+    let rules = net.own_rules();
+    assert_eq!(rules.len(), 3, "{rules:#?}");
+    let subnet = net.cfg.subnet.to_string();
+    assert!(
+        rules.iter().any(|r| r.starts_with("-A POSTROUTING")
+            && r.contains(&subnet)
+            && r.ends_with("-j MASQUERADE")),
+        "{rules:#?}"
+    );
+    assert_eq!(
+        rules.iter().filter(|r| r.starts_with("-A FORWARD")).count(),
+        2,
+        "{rules:#?}"
+    );
+    assert!(!rules
+        .iter()
+        .any(|r| r.contains(&a_id) || mentions_ip(r, a.ip)));
+    let marker = net.cfg.rules_dir.join(&net.cfg.name);
+    assert!(marker.exists(), "{} missing", marker.display());
+    // A second container shares them; the fast path installs nothing.
+    let b = attach(&net.cfg, &b_id, &b_ns.0, &[]).unwrap();
+    assert_eq!(net.own_rules(), rules);
+    assert!(!ensure_network_rules(&net.cfg).unwrap());
+
+    // Outbound traffic leaves with the host's address.
+    let outside = Outside::new(&net, 7);
+    outside.serve_peer_address();
+    let dest = SocketAddr::new(outside.ip, 80);
+    let seen = in_netns(&a_ns.0, move || fetch(dest)).unwrap().unwrap();
+    assert_eq!(seen, outside.host_ip.to_string(), "not masqueraded");
+
+    // Rules removed behind our back come back with a new bridge (the marker
+    // names the bridge's interface index).
+    detach(&net.cfg, &a).unwrap();
+    detach(&net.cfg, &b).unwrap();
+    assert_no_trace(&net, &a);
+    assert_no_trace(&net, &b);
+    assert_eq!(net.own_rules(), rules, "the rules stay with the network");
+    assert!(remove_network(&net.cfg).is_ok());
+    assert!(net.own_rules().is_empty(), "{:#?}", net.own_rules());
+    let ruleset = run("nft", &["list", "ruleset"]);
+    assert!(!ruleset.contains(&net.tag()), "{ruleset}");
+    assert!(!marker.exists());
+    assert!(!net.cfg.state_dir.join(&net.cfg.name).exists());
+    assert!(
+        run("ip", &["-o", "link", "show", &net.cfg.bridge]).is_empty(),
+        "bridge left"
+    );
+    // Removing it again is fine; so is using it again.
+    remove_network(&net.cfg).unwrap();
+    let a = attach(&net.cfg, &a_id, &a_ns.0, &[]).unwrap();
+    assert_eq!(net.own_rules().len(), 3);
+    // ... but not removing it while a container is attached.
+    let e = remove_network(&net.cfg).unwrap_err().to_string();
+    assert!(e.contains("in use"), "{e}");
+    assert_eq!(net.own_rules().len(), 3);
+    detach(&net.cfg, &a).unwrap();
+    remove_network(&net.cfg).unwrap();
+    assert!(net.own_rules().is_empty());
+}
+
+#[test]
+fn rules_of_a_deleted_bridge_are_swept() {
+    let mut old = TestNet::new(8);
+    let ns = old.netns("x");
+    let id = old.id("x");
+    let att = attach(&old.cfg, &id, &ns.0, &[]).unwrap();
+    detach(&old.cfg, &att).unwrap();
+    assert_eq!(old.own_rules().len(), 3);
+    // Its owner deletes the bridge but not the network.
+    let st = Command::new("ip")
+        .args(["link", "del", &old.cfg.bridge])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    // The next network to install its rules sweeps the orphans.
+    let mut new = TestNet::new(9);
+    let ns2 = new.netns("y");
+    let id2 = new.id("y");
+    let att2 = attach(&new.cfg, &id2, &ns2.0, &[]).unwrap();
+    assert!(old.own_rules().is_empty(), "{:#?}", old.own_rules());
+    assert_eq!(new.own_rules().len(), 3);
+    detach(&new.cfg, &att2).unwrap();
 }
 
 #[test]

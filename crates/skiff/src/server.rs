@@ -21,6 +21,27 @@ pub struct ServerArgs {
     /// Where to write the admin kubeconfig (mode 0600: it holds the token).
     #[arg(long, default_value = "/etc/skiff/admin.kubeconfig")]
     pub kubeconfig_out: PathBuf,
+    /// Keep objects in this etcd cluster instead of the embedded store: its members' client
+    /// URLs, comma-separated (`http://10.0.0.1:2379,http://10.0.0.2:2379`). Servers given the
+    /// same cluster serve the same objects.
+    #[arg(long, value_delimiter = ',', value_parser = parse_etcd_endpoint)]
+    pub etcd_endpoints: Vec<String>,
+}
+
+/// One `--etcd-endpoints` URL: `http://host:port` (the etcd backend speaks plain gRPC).
+pub fn parse_etcd_endpoint(url: &str) -> Result<String, String> {
+    let url = url.trim();
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("{url:?} is not an etcd client URL: expected http://host:port"))?;
+    let host_port = rest.trim_end_matches('/');
+    let port = host_port
+        .rsplit_once(':')
+        .and_then(|(host, port)| (!host.is_empty()).then_some(port))
+        .ok_or_else(|| format!("{url:?} has no port: expected http://host:port"))?;
+    port.parse::<u16>()
+        .map_err(|_| format!("{url:?}: the port {port:?} is not a number up to 65535"))?;
+    Ok(format!("http://{host_port}"))
 }
 
 pub fn run(args: ServerArgs) -> anyhow::Result<ExitCode> {
@@ -29,6 +50,7 @@ pub fn run(args: ServerArgs) -> anyhow::Result<ExitCode> {
         bind_address: args.bind_address,
         port: args.port,
         kubeconfig_out: args.kubeconfig_out,
+        etcd_endpoints: args.etcd_endpoints,
     };
     skiff_apiserver::run(config, |started| {
         use std::io::Write;

@@ -272,10 +272,15 @@ impl Drop for Env {
                 let _ = Command::new("umount").args(["-l", mp]).status();
             }
         }
-        let _ = Command::new("ip")
-            .args(["link", "del", &self.bridge])
-            .stderr(Stdio::null())
-            .status();
+        // The network's shared rules go with it; if something still holds the bridge,
+        // delete the link and try again.
+        if skiff_engine::remove_bridge_network(&self.data(), &self.bridge, &self.subnet).is_err() {
+            let _ = Command::new("ip")
+                .args(["link", "del", &self.bridge])
+                .stderr(Stdio::null())
+                .status();
+            let _ = skiff_engine::remove_bridge_network(&self.data(), &self.bridge, &self.subnet);
+        }
     }
 }
 

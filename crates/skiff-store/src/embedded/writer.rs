@@ -59,7 +59,7 @@ pub(super) fn open_file(path: PathBuf, opts: &EmbeddedOptions) -> Result<(Shared
             .create(&path)
             .ctx("open")?;
         let mut wtx = db.begin_write().ctx("begin write")?;
-        wtx.set_quick_repair(true);
+        wtx.set_quick_repair(opts.quick_repair);
         let state = {
             let mut t = Tables::open(&wtx)?;
             let format = meta_get(&t.meta, META_FORMAT)?;
@@ -116,6 +116,7 @@ pub(super) fn open_file(path: PathBuf, opts: &EmbeddedOptions) -> Result<(Shared
         revision: AtomicI64::new(state.revision),
         compact_revision: AtomicI64::new(state.compact),
         leases: Mutex::new(state.leases.clone()),
+        quick_repair: opts.quick_repair,
     };
     Ok((shared, state))
 }
@@ -254,7 +255,7 @@ impl Writer {
         };
         let outcome = (|| -> Result<(), DbFail> {
             let mut wtx = self.shared.db.begin_write().ctx("begin write")?;
-            wtx.set_quick_repair(true);
+            wtx.set_quick_repair(self.shared.quick_repair);
             {
                 let mut t = Tables::open(&wtx)?;
                 for req in requests {
@@ -358,7 +359,7 @@ impl Writer {
         let from = self.state.compacted;
         let outcome = (|| -> Result<i64, DbFail> {
             let mut wtx = self.shared.db.begin_write().ctx("begin write")?;
-            wtx.set_quick_repair(true);
+            wtx.set_quick_repair(self.shared.quick_repair);
             let through;
             {
                 let mut t = Tables::open(&wtx)?;

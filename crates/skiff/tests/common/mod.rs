@@ -2,6 +2,8 @@
 //! dir, the real `skiff` binary, and checks that nothing was left behind.
 #![allow(dead_code)]
 
+pub mod server;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
