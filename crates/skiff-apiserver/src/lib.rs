@@ -71,6 +71,8 @@ pub struct Config {
     /// 0 picks a free port (the kubeconfig and the start-up line name the real one).
     pub port: u16,
     pub kubeconfig_out: PathBuf,
+    /// Compact the store's history to the revision seen one interval earlier.
+    pub compaction_interval: std::time::Duration,
 }
 
 /// What a started server reports once it is listening.
@@ -124,6 +126,7 @@ async fn start(
     };
     let store = skiff_store::open(store_config).await?;
     ensure_default_namespace(store.as_ref()).await?;
+    start_compaction(store.clone(), config.compaction_interval);
 
     let addr = SocketAddr::new(config.bind_address, config.port);
     let listener = TcpListener::bind(addr)
@@ -180,6 +183,41 @@ async fn ensure_default_namespace(store: &dyn Store) -> Result<(), SetupError> {
         store.create(&key, &objects::encode(&obj)).await?;
     }
     Ok(())
+}
+
+/// Compact the history periodically, as kube-apiserver does with etcd: each tick compacts
+/// to the revision the previous tick saw, so one interval of history stays watchable. With
+/// several servers on one etcd each does this; compacting a revision twice is harmless.
+fn start_compaction(store: Arc<dyn Store>, every: std::time::Duration) {
+    if every.is_zero() {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut previous: Option<i64> = None;
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let current = match store
+                .range(skiff_store::RangeRequest::key(
+                    b"/registry/compact-probe".to_vec(),
+                ))
+                .await
+            {
+                Ok(resp) => resp.revision,
+                Err(e) => {
+                    tracing::warn!("reading the store revision for compaction: {e}");
+                    continue;
+                }
+            };
+            if let Some(rev) = previous.filter(|rev| *rev > 0) {
+                if let Err(e) = store.compact(rev).await {
+                    tracing::debug!("compacting to revision {rev}: {e}");
+                }
+            }
+            previous = Some(current);
+        }
+    });
 }
 
 async fn accept_loop(

@@ -1,4 +1,4 @@
-//! `skiff server`: the Kubernetes API server (first slice: namespaces and configmaps).
+//! `skiff server`: the Kubernetes API server.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -26,6 +26,12 @@ pub struct ServerArgs {
     /// same cluster serve the same objects.
     #[arg(long, value_delimiter = ',', value_parser = parse_etcd_endpoint)]
     pub etcd_endpoints: Vec<String>,
+    /// How often the store's history is compacted: each time, to the revision seen one
+    /// interval earlier, so watches can resume from anything newer (kube-apiserver's
+    /// `--etcd-compaction-interval`). A watch or list from an older resourceVersion gets
+    /// 410 Gone.
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    pub compaction_interval: std::time::Duration,
 }
 
 /// One `--etcd-endpoints` URL: `http://host:port` (the etcd backend speaks plain gRPC).
@@ -51,6 +57,7 @@ pub fn run(args: ServerArgs) -> anyhow::Result<ExitCode> {
         port: args.port,
         kubeconfig_out: args.kubeconfig_out,
         etcd_endpoints: args.etcd_endpoints,
+        compaction_interval: args.compaction_interval,
     };
     skiff_apiserver::run(config, |started| {
         use std::io::Write;

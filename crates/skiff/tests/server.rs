@@ -959,3 +959,65 @@ fn kubectl_1_20_drives_workloads() {
     ok(&["delete", "deployment", "web", "d2"]);
     assert!(server.fails(&["get", "deploy", "web"]).contains("NotFound"));
 }
+
+/// Once history is compacted, a watch or a paged list from before it gets 410 Gone, while
+/// a watch from a recent resourceVersion still works.
+#[test]
+fn compacted_resource_versions_are_gone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_with(
+        dir.path(),
+        &Backend::Embedded,
+        &["--compaction-interval", "500ms"],
+    );
+    let token = server.token();
+    for i in 0..3 {
+        server.ok(&["create", "configmap", &format!("old-{i}")]);
+    }
+    let (code, page) = server.raw(
+        "GET",
+        "/api/v1/namespaces/default/configmaps?limit=1",
+        Some(&token),
+        b"",
+    );
+    assert_eq!(code, 200, "{page}");
+    let old_rv = page["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cont = page["metadata"]["continue"].as_str().unwrap().to_string();
+    for i in 0..3 {
+        server.ok(&["label", "cm", "old-0", &format!("round={i}"), "--overwrite"]);
+    }
+    // Two ticks: the first notes the revision, the second compacts to it.
+    std::thread::sleep(Duration::from_millis(1600));
+    let (code, body) = server.raw(
+        "GET",
+        &format!("/api/v1/namespaces/default/configmaps?watch=true&resourceVersion={old_rv}&timeoutSeconds=5"),
+        Some(&token),
+        b"",
+    );
+    assert_eq!(code, 200);
+    let text = body.to_string();
+    assert!(
+        text.contains("\"ERROR\"") && text.contains("410") && text.contains("Expired"),
+        "{text}"
+    );
+    let (code, status) = server.raw(
+        "GET",
+        &format!("/api/v1/namespaces/default/configmaps?limit=1&continue={cont}"),
+        Some(&token),
+        b"",
+    );
+    assert_eq!(code, 410, "{status}");
+    let current = server.json(&["get", "cm", "old-0", "-o", "json"]);
+    let rv = current["metadata"]["resourceVersion"].as_str().unwrap();
+    let (code, body) = server.raw(
+        "GET",
+        &format!("/api/v1/namespaces/default/configmaps?watch=true&resourceVersion={rv}&timeoutSeconds=1"),
+        Some(&token),
+        b"",
+    );
+    assert_eq!(code, 200);
+    assert!(!body.to_string().contains("ERROR"), "{body}");
+}

@@ -63,6 +63,7 @@ pub struct Server {
     pub data: PathBuf,
     /// kubectl's discovery cache, private to this server.
     pub cache: PathBuf,
+    extra_args: Vec<String>,
 }
 
 impl Server {
@@ -77,6 +78,11 @@ impl Server {
     }
 
     pub fn start_on(dir: &Path, backend: &Backend) -> Server {
+        Server::start_with(dir, backend, &[])
+    }
+
+    /// A server with extra `skiff server` flags.
+    pub fn start_with(dir: &Path, backend: &Backend, extra_args: &[&str]) -> Server {
         assert!(
             Path::new(KUBECTL).exists(),
             "these tests need kubectl at {KUBECTL}"
@@ -89,6 +95,7 @@ impl Server {
             url: String::new(),
             data: dir.join("data"),
             cache: dir.join("kube-cache"),
+            extra_args: extra_args.iter().map(|a| a.to_string()).collect(),
         };
         server.spawn();
         server
@@ -106,6 +113,7 @@ impl Server {
         if let Backend::Etcd(endpoints) = &self.backend {
             cmd.arg("--etcd-endpoints").arg(endpoints.join(","));
         }
+        cmd.args(&self.extra_args);
         // SAFETY: runs in the forked child before exec and makes one async-signal-safe
         // system call; it touches no memory of the parent.
         unsafe {
