@@ -5,11 +5,10 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::server::{Backend, Server, TestBackend, KUBECTL, KUBECTL_1_20};
+use common::server::{Backend, Server, TestBackend, KUBECTL};
 
 /// One `#[test]` per backend for a scenario taking `&Backend`.
 macro_rules! on_both_backends {
@@ -213,15 +212,7 @@ fn kubectl_watch_sees_changes_in_order(backend: &Backend) {
         r#"{"data":{"a":"1"}}"#,
     ]);
     server.ok(&["delete", "cm", "w1"]);
-    let mut seen = Vec::new();
-    while seen.len() < 3 {
-        let ev = rx
-            .recv_timeout(Duration::from_secs(10))
-            .unwrap_or_else(|_| panic!("watch events so far: {seen:?}"));
-        assert_eq!(ev["object"]["metadata"]["name"], "w1", "{ev}");
-        seen.push(ev["type"].as_str().unwrap_or("").to_string());
-    }
-    assert_eq!(seen, ["ADDED", "MODIFIED", "DELETED"]);
+    common::server::expect_events(&rx, "w1", &["ADDED", "MODIFIED", "DELETED"]);
 }
 
 const WEB_MANIFEST: &str = r#"apiVersion: apps/v1
@@ -888,19 +879,9 @@ fn bad_input_is_refused_and_nothing_is_stored(backend: &Backend) {
 /// client-side validation and apply), drives the same workloads.
 #[test]
 fn kubectl_1_20_drives_workloads() {
-    assert!(
-        Path::new(KUBECTL_1_20).exists(),
-        "kubectl 1.20 is missing at {KUBECTL_1_20}; run scripts/install.sh"
-    );
     let dir = tempfile::tempdir().expect("tempdir");
     let server = Server::start(dir.path());
-    let old = |args: &[&str]| {
-        server
-            .kubectl_cmd(KUBECTL_1_20, args)
-            .output()
-            .expect("run kubectl 1.20")
-    };
-    let ok = |args: &[&str]| common::succeeded(&old(args), &format!("kubectl 1.20 {args:?}"));
+    let ok = |args: &[&str]| server.old_ok(args);
     let manifest = dir.path().join("web.yaml");
     std::fs::write(&manifest, WEB_MANIFEST).unwrap();
     let m = manifest.to_str().unwrap();
@@ -953,8 +934,7 @@ fn kubectl_1_20_drives_workloads() {
         WEB_MANIFEST.replace("containerPort: 80", "containerPortt: 80"),
     )
     .unwrap();
-    let out = old(&["create", "-f", bad.to_str().unwrap()]);
-    let err = common::failed(&out, "kubectl 1.20 create with an unknown field");
+    let err = server.old_fails(&["create", "-f", bad.to_str().unwrap()]);
     assert!(err.contains("containerPortt"), "{err}");
     ok(&["delete", "deployment", "web", "d2"]);
     assert!(server.fails(&["get", "deploy", "web"]).contains("NotFound"));

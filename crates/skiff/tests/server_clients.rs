@@ -36,17 +36,10 @@ fn output_within(mut cmd: Command, limit: Duration) -> Output {
         );
         std::thread::sleep(Duration::from_millis(50));
     };
-    let read = |mut f: std::fs::File| {
-        use std::io::{Read, Seek};
-        let mut buf = Vec::new();
-        f.rewind().expect("rewind");
-        f.read_to_end(&mut buf).expect("read");
-        buf
-    };
     Output {
         status,
-        stdout: read(out),
-        stderr: read(err),
+        stdout: common::read_from_start(out),
+        stderr: common::read_from_start(err),
     }
 }
 
@@ -87,20 +80,10 @@ fn python_kubernetes_client_creates_lists_and_watches() {
 
 #[test]
 fn kubectl_1_20_creates_gets_applies_deletes_and_watches() {
-    assert!(
-        Path::new(KUBECTL_1_20).exists(),
-        "kubectl 1.20 is missing at {KUBECTL_1_20}; scripts/install.sh unpacks it"
-    );
     let dir = tempfile::tempdir().expect("tempdir");
     let server = Server::start(dir.path());
-    let old = |args: &[&str]| {
-        server
-            .kubectl_cmd(KUBECTL_1_20, args)
-            .output()
-            .expect("kubectl")
-    };
-    let ok = |args: &[&str]| common::succeeded(&old(args), &format!("kubectl 1.20 {args:?}"));
-    let fails = |args: &[&str]| common::failed(&old(args), &format!("kubectl 1.20 {args:?}"));
+    let ok = |args: &[&str]| server.old_ok(args);
+    let fails = |args: &[&str]| server.old_fails(args);
     let json = |args: &[&str]| -> Value { serde_json::from_str(&ok(args)).expect("JSON") };
 
     let version = ok(&["version"]);
@@ -181,15 +164,7 @@ fn kubectl_1_20_creates_gets_applies_deletes_and_watches() {
         r#"{"data":{"a":"1"}}"#,
     ]);
     ok(&["-n", "old", "delete", "cm", "w1"]);
-    let mut seen = Vec::new();
-    while seen.len() < 3 {
-        let ev = events
-            .recv_timeout(Duration::from_secs(10))
-            .unwrap_or_else(|_| panic!("watch events so far: {seen:?}"));
-        assert_eq!(ev["object"]["metadata"]["name"], "w1", "{ev}");
-        seen.push(ev["type"].as_str().unwrap_or("").to_string());
-    }
-    assert_eq!(seen, ["ADDED", "MODIFIED", "DELETED"]);
+    common::server::expect_events(&events, "w1", &["ADDED", "MODIFIED", "DELETED"]);
 
     // delete: the configmap, then the namespace with what is left in it.
     ok(&["-n", "old", "delete", "cm", "c1"]);
@@ -197,7 +172,7 @@ fn kubectl_1_20_creates_gets_applies_deletes_and_watches() {
     ok(&["delete", "namespace", "old"]);
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let out = old(&["get", "ns", "old"]);
+        let out = server.old_kubectl(&["get", "ns", "old"]);
         if !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("NotFound") {
             break;
         }

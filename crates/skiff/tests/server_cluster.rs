@@ -320,15 +320,7 @@ fn two_servers_on_one_etcd_cluster_share_objects_and_survive_losing_the_leader()
         r#"{"data":{"a":"1"}}"#,
     ]);
     a.ok(&["delete", "cm", "w1"]);
-    let mut seen = Vec::new();
-    while seen.len() < 3 {
-        let ev = events
-            .recv_timeout(Duration::from_secs(10))
-            .unwrap_or_else(|_| panic!("watch through B, events so far: {seen:?}"));
-        assert_eq!(ev["object"]["metadata"]["name"], "w1", "{ev}");
-        seen.push(ev["type"].as_str().unwrap_or("").to_string());
-    }
-    assert_eq!(seen, ["ADDED", "MODIFIED", "DELETED"]);
+    common::server::expect_events(&events, "w1", &["ADDED", "MODIFIED", "DELETED"]);
 
     // Kill the etcd leader (the worst member to lose) while a client writes through A.
     let writes = WriteLoop::start(&a.client(), "load", 2);

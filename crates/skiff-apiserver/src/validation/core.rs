@@ -763,27 +763,7 @@ pub(super) fn validate_event(obj: &Obj, causes: &mut Vec<Cause>) {
         if io_ns.is_empty() && ns != "default" && ns != "kube-system" {
             causes.push(mismatch());
         }
-        let rc = str_of(obj, "reportingComponent");
-        if rc.is_empty() {
-            causes.push(required("reportingComponent", ""));
-        } else {
-            push_msgs(causes, "reportingComponent", rc, qualified_name_msgs(rc));
-        }
-        for (field, limit) in [("reportingInstance", 128), ("action", 128), ("reason", 128)] {
-            let v = str_of(obj, field);
-            if v.is_empty() {
-                causes.push(required(field, ""));
-            } else if v.len() > limit {
-                causes.push(invalid(
-                    field,
-                    "",
-                    &format!("can have at most {limit} characters"),
-                ));
-            }
-        }
-        if str_of(obj, "message").len() > 1024 {
-            causes.push(invalid("message", "", "can have at most 1024 characters"));
-        }
+        validate_event_report(obj, "reportingComponent", "message", causes);
     }
     let kind = str_of(io, "kind");
     match kind_is_namespaced(str_of(io, "apiVersion"), kind) {
@@ -1021,6 +1001,42 @@ pub(super) fn validate_pvc(obj: &Obj, old: Option<&Obj>, causes: &mut Vec<Cause>
                 "spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims",
             ));
         }
+    }
+}
+
+/// The reporter fields both Event APIs require (named `reportingComponent`/`message` in
+/// core/v1 and `reportingController`/`note` in events.k8s.io/v1).
+pub(super) fn validate_event_report(
+    obj: &Obj,
+    reporter_field: &str,
+    text_field: &str,
+    causes: &mut Vec<Cause>,
+) {
+    let reporter = str_of(obj, reporter_field);
+    if reporter.is_empty() {
+        causes.push(required(reporter_field, ""));
+    } else {
+        push_msgs(
+            causes,
+            reporter_field,
+            reporter,
+            qualified_name_msgs(reporter),
+        );
+    }
+    for (field, limit) in [("reportingInstance", 128), ("action", 128), ("reason", 128)] {
+        let v = str_of(obj, field);
+        if v.is_empty() {
+            causes.push(required(field, ""));
+        } else if v.len() > limit {
+            causes.push(invalid(
+                field,
+                "",
+                &format!("can have at most {limit} characters"),
+            ));
+        }
+    }
+    if str_of(obj, text_field).len() > 1024 {
+        causes.push(invalid(text_field, "", "can have at most 1024 characters"));
     }
 }
 

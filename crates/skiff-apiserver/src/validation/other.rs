@@ -239,27 +239,7 @@ pub(super) fn validate_event(obj: &Obj, causes: &mut Vec<Cause>) {
             "does not match event.namespace",
         ));
     }
-    let rc = str_of(obj, "reportingController");
-    if rc.is_empty() {
-        causes.push(required("reportingController", ""));
-    } else {
-        push_msgs(causes, "reportingController", rc, qualified_name_msgs(rc));
-    }
-    for (field, limit) in [("reportingInstance", 128), ("action", 128), ("reason", 128)] {
-        let v = str_of(obj, field);
-        if v.is_empty() {
-            causes.push(required(field, ""));
-        } else if v.len() > limit {
-            causes.push(invalid(
-                field,
-                "",
-                &format!("can have at most {limit} characters"),
-            ));
-        }
-    }
-    if str_of(obj, "note").len() > 1024 {
-        causes.push(invalid("note", "", "can have at most 1024 characters"));
-    }
+    super::core::validate_event_report(obj, "reportingController", "note", causes);
     let ty = str_of(obj, "type");
     if ty != "Normal" && ty != "Warning" {
         causes.push(invalid("type", "", &format!("has invalid value: {ty}")));

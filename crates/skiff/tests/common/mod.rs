@@ -150,18 +150,20 @@ pub fn output_via_files(mut cmd: Command) -> Output {
     cmd.stdout(out.try_clone().expect("dup"))
         .stderr(err.try_clone().expect("dup"));
     let status = cmd.status().expect("run skiff");
-    let read = |mut f: std::fs::File| {
-        use std::io::{Read, Seek};
-        let mut buf = Vec::new();
-        f.rewind().expect("rewind");
-        f.read_to_end(&mut buf).expect("read");
-        buf
-    };
     Output {
         status,
-        stdout: read(out),
-        stderr: read(err),
+        stdout: read_from_start(out),
+        stderr: read_from_start(err),
     }
+}
+
+/// Everything written to a temporary file a child used as its stdout or stderr.
+pub fn read_from_start(mut f: std::fs::File) -> Vec<u8> {
+    use std::io::{Read, Seek};
+    let mut buf = Vec::new();
+    f.rewind().expect("rewind");
+    f.read_to_end(&mut buf).expect("read");
+    buf
 }
 
 pub fn cgroup_mounts() -> Vec<PathBuf> {

@@ -188,6 +188,27 @@ impl Server {
         cmd
     }
 
+    /// Debian's kubectl 1.20 with this server's kubeconfig.
+    pub fn old_kubectl(&self, args: &[&str]) -> Output {
+        assert!(
+            Path::new(KUBECTL_1_20).exists(),
+            "kubectl 1.20 is missing at {KUBECTL_1_20}; scripts/install.sh unpacks it"
+        );
+        self.kubectl_cmd(KUBECTL_1_20, args)
+            .output()
+            .expect("run kubectl 1.20")
+    }
+
+    /// kubectl 1.20 that must succeed; returns stdout.
+    pub fn old_ok(&self, args: &[&str]) -> String {
+        super::succeeded(&self.old_kubectl(args), &format!("kubectl 1.20 {args:?}"))
+    }
+
+    /// kubectl 1.20 that must fail; returns stderr.
+    pub fn old_fails(&self, args: &[&str]) -> String {
+        super::failed(&self.old_kubectl(args), &format!("kubectl 1.20 {args:?}"))
+    }
+
     pub fn kubectl(&self, args: &[&str]) -> Output {
         self.kubectl_cmd(KUBECTL, args)
             .output()
@@ -391,4 +412,18 @@ impl Drop for KillOnDrop {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// Take watch events from `rx` until `expected.len()` arrived: all about the object `name`,
+/// of the `expected` types in order.
+pub fn expect_events(rx: &std::sync::mpsc::Receiver<Value>, name: &str, expected: &[&str]) {
+    let mut seen = Vec::new();
+    while seen.len() < expected.len() {
+        let ev = rx
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("watch events so far: {seen:?}, expected {expected:?}"));
+        assert_eq!(ev["object"]["metadata"]["name"], name, "{ev}");
+        seen.push(ev["type"].as_str().unwrap_or("").to_string());
+    }
+    assert_eq!(seen, expected);
 }
