@@ -936,7 +936,60 @@ fn kubectl_1_20_drives_workloads() {
     .unwrap();
     let err = server.old_fails(&["create", "-f", bad.to_str().unwrap()]);
     assert!(err.contains("containerPortt"), "{err}");
-    ok(&["delete", "deployment", "web", "d2"]);
+    ok(&["annotate", "deploy", "d2", "note=old-client"]);
+    ok(&[
+        "patch",
+        "deploy",
+        "d2",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"metadata":{"labels":{"m":"1"}}}"#,
+    ]);
+    ok(&[
+        "patch",
+        "deploy",
+        "d2",
+        "--type",
+        "json",
+        "-p",
+        r#"[{"op":"add","path":"/metadata/labels/j","value":"2"}]"#,
+    ]);
+    let editor = dir.path().join("editor.sh");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\nsed -i 's/sessionAffinity: None/sessionAffinity: ClientIP/' \"$1\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = server
+        .kubectl_cmd(common::server::KUBECTL_1_20, &["edit", "svc", "web"])
+        .env("KUBE_EDITOR", &editor)
+        .output()
+        .expect("kubectl 1.20 edit");
+    common::succeeded(&out, "kubectl 1.20 edit");
+    assert!(ok(&["api-versions"]).contains("apps/v1"));
+    let ssa = dir.path().join("ssa.yaml");
+    std::fs::write(
+        &ssa,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa-old\ndata:\n  a: \"1\"\n",
+    )
+    .unwrap();
+    assert!(
+        ok(&["apply", "--server-side", "-f", ssa.to_str().unwrap()]).contains("serverside-applied")
+    );
+    let d2 = server.json(&["get", "deploy", "d2", "-o", "json"]);
+    assert_eq!(d2["metadata"]["annotations"]["note"], "old-client");
+    assert_eq!(
+        (
+            d2["metadata"]["labels"]["m"].as_str(),
+            d2["metadata"]["labels"]["j"].as_str()
+        ),
+        (Some("1"), Some("2"))
+    );
+    let svc = server.json(&["get", "svc", "web", "-o", "json"]);
+    assert_eq!(svc["spec"]["sessionAffinity"], "ClientIP", "{svc}");
+    ok(&["delete", "deployment", "web", "d2", "--cascade=orphan"]);
     assert!(server.fails(&["get", "deploy", "web"]).contains("NotFound"));
 }
 
