@@ -213,9 +213,9 @@ mod tests {
     use super::*;
 
     fn written(immediate: bool, chunks: &[(Stream, &[u8])]) -> Vec<LogRecord> {
-        let dir = std::env::temp_dir().join(format!("skiff-log-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(if immediate { "tty" } else { "pipe" });
+        // One directory per call: the tests run in parallel in one process.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(if immediate { "tty" } else { "pipe" });
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(true)
@@ -230,7 +230,6 @@ mod tests {
         let records = LogFollower::new(File::open(&path).unwrap())
             .read_new()
             .unwrap();
-        let _ = std::fs::remove_dir_all(&dir);
         records
     }
 
