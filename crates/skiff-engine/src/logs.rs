@@ -227,10 +227,9 @@ mod tests {
             w.write(*s, c);
         }
         w.finish();
-        let records = LogFollower::new(File::open(&path).unwrap())
+        LogFollower::new(File::open(&path).unwrap())
             .read_new()
-            .unwrap();
-        records
+            .unwrap()
     }
 
     #[test]
