@@ -354,17 +354,7 @@ fn validate_service_ports(spec: &Obj, ty: &str, causes: &mut Vec<Cause>) {
     let mut node_ports = BTreeSet::new();
     for (i, p) in objs(spec, "ports") {
         let pp = idx("spec.ports", i);
-        let name = str_of(p, "name");
-        if name.is_empty() {
-            if require_name {
-                causes.push(required(&child(&pp, "name"), ""));
-            }
-        } else {
-            push_msgs(causes, &child(&pp, "name"), name, dns1123_label_msgs(name));
-            if !names.insert(name) {
-                causes.push(duplicate(&child(&pp, "name"), &json!(name)));
-            }
-        }
+        port_name(p, &pp, require_name, &mut names, causes);
         port_num(p, "port", &pp, causes);
         one_of(p, "protocol", &pp, PROTOCOLS, false, causes);
         port_num_or_name(p.get("targetPort"), &child(&pp, "targetPort"), causes);
@@ -477,17 +467,7 @@ pub(super) fn validate_endpoints(obj: &Obj, causes: &mut Vec<Cause>) {
         let mut names = BTreeSet::new();
         for (j, port) in objs(ss, "ports") {
             let pp = idx(&child(&p, "ports"), j);
-            let name = str_of(port, "name");
-            if name.is_empty() {
-                if require_name {
-                    causes.push(required(&child(&pp, "name"), ""));
-                }
-            } else {
-                push_msgs(causes, &child(&pp, "name"), name, dns1123_label_msgs(name));
-                if !names.insert(name) {
-                    causes.push(duplicate(&child(&pp, "name"), &json!(name)));
-                }
-            }
+            port_name(port, &pp, require_name, &mut names, causes);
             port_num(port, "port", &pp, causes);
             one_of(port, "protocol", &pp, PROTOCOLS, false, causes);
         }
@@ -1037,6 +1017,28 @@ pub(super) fn validate_event_report(
     }
     if str_of(obj, text_field).len() > 1024 {
         causes.push(invalid(text_field, "", "can have at most 1024 characters"));
+    }
+}
+
+/// A port's name in a list of ports (Service, Endpoints): a DNS label, unique in the list,
+/// and required when the list has more than one port.
+fn port_name<'a>(
+    port: &'a Obj,
+    path: &str,
+    require_name: bool,
+    names: &mut BTreeSet<&'a str>,
+    causes: &mut Vec<Cause>,
+) {
+    let name = str_of(port, "name");
+    if name.is_empty() {
+        if require_name {
+            causes.push(required(&child(path, "name"), ""));
+        }
+    } else {
+        push_msgs(causes, &child(path, "name"), name, dns1123_label_msgs(name));
+        if !names.insert(name) {
+            causes.push(duplicate(&child(path, "name"), &json!(name)));
+        }
     }
 }
 
