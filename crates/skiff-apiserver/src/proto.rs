@@ -213,11 +213,14 @@ fn value(
         (Ty::Time, Wire::Bytes(b)) => match timestamp(b, path)? {
             None => Value::Null,
             // Kubernetes drops the nanoseconds of a Time, in protobuf as in JSON.
-            Some((secs, _)) => Value::String(rfc3339(secs, None)),
+            Some((secs, _)) => Value::String(crate::objects::rfc3339(secs)),
         },
         (Ty::MicroTime, Wire::Bytes(b)) => match timestamp(b, path)? {
             None => Value::Null,
-            Some((secs, nanos)) => Value::String(rfc3339(secs, Some(nanos / 1000))),
+            Some((secs, nanos)) => Value::String(crate::objects::rfc3339_with_micros(
+                secs,
+                Some(nanos / 1000),
+            )),
         },
         (Ty::Quantity, Wire::Bytes(b)) => {
             let mut s = String::new();
@@ -335,37 +338,6 @@ fn timestamp(b: &[u8], path: &Path<'_>) -> Result<Option<(i64, u32)>, ApiError> 
         return Err(malformed(format!("{path}: time out of range")));
     }
     Ok(Some((secs, nanos)))
-}
-
-/// `2006-01-02T15:04:05Z`, or with `.000000` microseconds when given.
-fn rfc3339(secs: i64, micros: Option<u32>) -> String {
-    let days = secs.div_euclid(86_400);
-    let tod = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    let base = format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
-        tod / 3600,
-        tod % 3600 / 60,
-        tod % 60
-    );
-    match micros {
-        Some(us) => format!("{base}.{us:06}Z"),
-        None => format!("{base}Z"),
-    }
-}
-
-/// Proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
-pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 enum Wire<'a> {

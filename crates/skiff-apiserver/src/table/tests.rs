@@ -9,15 +9,7 @@ fn now() -> i64 {
 
 /// An RFC 3339 time `secs` before [`NOW`].
 fn ago(secs: i64) -> String {
-    let t = now() - secs;
-    let (y, m, d) = crate::proto::civil_from_days(t.div_euclid(86_400));
-    let tod = t.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        tod / 3600,
-        tod % 3600 / 60,
-        tod % 60
-    )
+    crate::objects::rfc3339(now() - secs)
 }
 
 fn res(group: &str, plural: &str) -> &'static Resource {
