@@ -905,7 +905,18 @@ mod tests {
     /// Default, validate, and return the causes as (field, reason) pairs.
     pub(super) fn errors(api_version: &str, kind: &str, obj: Value) -> Vec<(String, &'static str)> {
         let obj = defaulted(api_version, kind, obj);
-        check(api_version, kind, &obj, None)
+        update_errors(api_version, kind, &obj, None)
+    }
+
+    /// Validate `obj` (as an update of `old`, when given) and return the causes as
+    /// (field, reason) pairs.
+    pub(super) fn update_errors(
+        api_version: &str,
+        kind: &str,
+        obj: &Value,
+        old: Option<&Value>,
+    ) -> Vec<(String, &'static str)> {
+        check(api_version, kind, obj, old)
             .into_iter()
             .map(|c| (c.field, c.reason))
             .collect()
@@ -1081,17 +1092,11 @@ mod tests {
             .any(|c| c.field == "metadata.ownerReferences"
                 && c.message.contains("Only one reference")));
         let big = json!({"metadata": {"name": "x", "annotations": {"a": "x".repeat(300 * 1024)}}});
-        let errs: Vec<_> = check("v1", "ConfigMap", &big, None)
-            .into_iter()
-            .map(|c| (c.field, c.reason))
-            .collect();
+        let errs = update_errors("v1", "ConfigMap", &big, None);
         assert_has(&errs, "metadata.annotations", "FieldValueTooLong");
         let old = json!({"metadata": {"name": "x", "uid": "1"}});
         let new = json!({"metadata": {"name": "x", "uid": "2"}});
-        let errs: Vec<_> = check("v1", "ConfigMap", &new, Some(&old))
-            .into_iter()
-            .map(|c| (c.field, c.reason))
-            .collect();
+        let errs = update_errors("v1", "ConfigMap", &new, Some(&old));
         assert_has(&errs, "metadata.uid", "FieldValueInvalid");
     }
 

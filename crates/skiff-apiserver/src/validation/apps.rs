@@ -613,10 +613,7 @@ mod tests {
         let mut new = old.clone();
         new["spec"]["selector"]["matchLabels"]["tier"] = json!("web");
         new["spec"]["template"]["metadata"]["labels"]["tier"] = json!("web");
-        let e: Vec<_> = check("apps/v1", "Deployment", &new, Some(&old))
-            .into_iter()
-            .map(|c| (c.field, c.reason))
-            .collect();
+        let e = update_errors("apps/v1", "Deployment", &new, Some(&old));
         assert_eq!(e, [("spec.selector".to_string(), "FieldValueInvalid")]);
     }
 
@@ -730,10 +727,7 @@ mod tests {
         new["spec"]["replicas"] = json!(5);
         assert!(check("apps/v1", "StatefulSet", &new, Some(&old)).is_empty());
         new["spec"]["serviceName"] = json!("b");
-        let e: Vec<_> = check("apps/v1", "StatefulSet", &new, Some(&old))
-            .into_iter()
-            .map(|c| (c.field, c.reason))
-            .collect();
+        let e = update_errors("apps/v1", "StatefulSet", &new, Some(&old));
         assert_eq!(e, [("spec".to_string(), "FieldValueForbidden")]);
     }
 
@@ -784,10 +778,7 @@ mod tests {
         assert_has(&e, "revision", "FieldValueInvalid");
         let old = json!({"metadata": {"name": "r"}, "revision": 1, "data": {"a": 1}});
         let new = json!({"metadata": {"name": "r"}, "revision": 2, "data": {"a": 2}});
-        let e: Vec<_> = check("apps/v1", "ControllerRevision", &new, Some(&old))
-            .into_iter()
-            .map(|c| (c.field, c.reason))
-            .collect();
+        let e = update_errors("apps/v1", "ControllerRevision", &new, Some(&old));
         assert_eq!(e, [("data".to_string(), "FieldValueInvalid")]);
     }
 }

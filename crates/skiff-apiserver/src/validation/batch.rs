@@ -620,18 +620,12 @@ mod tests {
         let mut new = old.clone();
         new["spec"]["template"]["spec"]["containers"][0]["image"] = json!("perl:5.36");
         new["spec"]["completions"] = json!(2);
-        let e: Vec<_> = check("batch/v1", "Job", &new, Some(&old))
-            .into_iter()
-            .map(|c| (c.field, c.reason))
-            .collect();
+        let e = update_errors("batch/v1", "Job", &new, Some(&old));
         assert_has(&e, "spec.template", "FieldValueInvalid");
         assert_has(&e, "spec.completions", "FieldValueInvalid");
         let mut new = old.clone();
         new["spec"]["selector"]["matchLabels"]["x"] = json!("y");
-        let e: Vec<_> = check("batch/v1", "Job", &new, Some(&old))
-            .into_iter()
-            .map(|c| (c.field, c.reason))
-            .collect();
+        let e = update_errors("batch/v1", "Job", &new, Some(&old));
         assert_has(&e, "spec.selector", "FieldValueInvalid");
         // A suspended job that never ran may change where its pods go.
         let mut old = old;

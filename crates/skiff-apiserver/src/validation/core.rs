@@ -1178,10 +1178,7 @@ mod tests {
         let mut new = old.clone();
         new["spec"]["clusterIP"] = json!("10.0.0.2");
         new["spec"]["clusterIPs"] = json!(["10.0.0.2"]);
-        let e: Vec<_> = check("v1", "Service", &new, Some(&old))
-            .into_iter()
-            .map(|c| (c.field, c.reason))
-            .collect();
+        let e = update_errors("v1", "Service", &new, Some(&old));
         assert_has(&e, "spec.clusterIP", "FieldValueInvalid");
     }
 
@@ -1236,10 +1233,7 @@ mod tests {
         let mut new = old.clone();
         new["data"]["a"] = json!("Mg==");
         new["type"] = json!("other");
-        let e: Vec<_> = check("v1", "Secret", &new, Some(&old))
-            .into_iter()
-            .map(|c| (c.field, c.reason))
-            .collect();
+        let e = update_errors("v1", "Secret", &new, Some(&old));
         assert_has(&e, "data", "FieldValueForbidden");
         assert_has(&e, "type", "FieldValueInvalid");
     }
@@ -1269,10 +1263,7 @@ mod tests {
         assert_has(&e, "", "FieldValueTooLong");
         let old = json!({"metadata": {"name": "c"}, "immutable": true, "data": {"a": "1"}});
         let new = json!({"metadata": {"name": "c"}, "data": {"a": "2"}});
-        let e: Vec<_> = check("v1", "ConfigMap", &new, Some(&old))
-            .into_iter()
-            .map(|c| (c.field, c.reason))
-            .collect();
+        let e = update_errors("v1", "ConfigMap", &new, Some(&old));
         assert_has(&e, "immutable", "FieldValueForbidden");
         assert_has(&e, "data", "FieldValueForbidden");
     }
@@ -1395,10 +1386,7 @@ mod tests {
         assert_has(&e, "spec.nfs", "FieldValueForbidden");
         let mut changed = pv.clone();
         changed["spec"]["hostPath"]["path"] = json!("/other");
-        let e: Vec<_> = check("v1", "PersistentVolume", &changed, Some(&pv))
-            .into_iter()
-            .map(|c| (c.field, c.reason))
-            .collect();
+        let e = update_errors("v1", "PersistentVolume", &changed, Some(&pv));
         assert_has(&e, "spec.persistentvolumesource", "FieldValueForbidden");
 
         let pvc = defaulted(
@@ -1431,10 +1419,7 @@ mod tests {
         grown["spec"]["volumeName"] = json!("pv1");
         assert!(check("v1", "PersistentVolumeClaim", &grown, Some(&pvc)).is_empty());
         grown["spec"]["accessModes"] = json!(["ReadWriteMany"]);
-        let e: Vec<_> = check("v1", "PersistentVolumeClaim", &grown, Some(&pvc))
-            .into_iter()
-            .map(|c| (c.field, c.reason))
-            .collect();
+        let e = update_errors("v1", "PersistentVolumeClaim", &grown, Some(&pvc));
         assert_has(&e, "spec", "FieldValueForbidden");
     }
 }

@@ -352,10 +352,7 @@ mod tests {
         let mut new = s.clone();
         new["addressType"] = json!("IPv6");
         new["endpoints"] = json!([]);
-        let e: Vec<_> = check("discovery.k8s.io/v1", "EndpointSlice", &new, Some(&s))
-            .into_iter()
-            .map(|c| (c.field, c.reason))
-            .collect();
+        let e = update_errors("discovery.k8s.io/v1", "EndpointSlice", &new, Some(&s));
         assert_eq!(e, [("addressType".to_string(), "FieldValueInvalid")]);
     }
 
@@ -382,10 +379,7 @@ mod tests {
         let mut new = sc.clone();
         new["parameters"] = json!({"a": "b"});
         new["volumeBindingMode"] = json!("WaitForFirstConsumer");
-        let e: Vec<_> = check("storage.k8s.io/v1", "StorageClass", &new, Some(&sc))
-            .into_iter()
-            .map(|c| (c.field, c.reason))
-            .collect();
+        let e = update_errors("storage.k8s.io/v1", "StorageClass", &new, Some(&sc));
         assert_has(&e, "parameters", "FieldValueForbidden");
         assert_has(&e, "volumeBindingMode", "FieldValueInvalid");
     }
