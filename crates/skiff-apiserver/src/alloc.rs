@@ -23,10 +23,8 @@ fn port_key(port: u64) -> Vec<u8> {
 }
 
 fn random_u32() -> u32 {
-    let mut b = [0u8; 4];
-    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b)
-        .expect("the system random source is available");
-    u32::from_le_bytes(b)
+    let b = crate::tls::random_bytes(4);
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
 }
 
 fn in_service_net(ip: Ipv4Addr) -> bool {

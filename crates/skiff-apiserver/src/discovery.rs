@@ -156,7 +156,7 @@ fn storage_version_hash(r: &Resource) -> String {
     base64::engine::general_purpose::STANDARD.encode(&digest.as_ref()[..8])
 }
 
-fn aggregated_group(group: &str, media_type: &str) -> Value {
+fn aggregated_group(group: &str) -> Value {
     let mut by_version: Vec<(&str, Vec<Value>)> = Vec::new();
     for r in RESOURCES.iter().filter(|r| r.group == group) {
         let subresources: Vec<Value> = r
@@ -182,7 +182,6 @@ fn aggregated_group(group: &str, media_type: &str) -> Value {
             None => by_version.push((r.version, vec![entry])),
         }
     }
-    let _ = media_type;
     let versions: Vec<Value> = by_version
         .into_iter()
         .map(|(v, resources)| json!({"version": v, "resources": resources, "freshness": "Current"}))
@@ -198,12 +197,9 @@ pub(crate) fn aggregated(core: bool, media_type: &str) -> Value {
         "apidiscovery.k8s.io/v2"
     };
     let items: Vec<Value> = if core {
-        vec![aggregated_group("", media_type)]
+        vec![aggregated_group("")]
     } else {
-        GROUPS
-            .iter()
-            .map(|g| aggregated_group(g, media_type))
-            .collect()
+        GROUPS.iter().map(|g| aggregated_group(g)).collect()
     };
     json!({"kind": "APIGroupDiscoveryList", "apiVersion": api_version, "metadata": {}, "items": items})
 }

@@ -125,7 +125,7 @@ async fn start(
         }
     };
     let store = skiff_store::open(store_config).await?;
-    ensure_default_namespace(store.as_ref()).await?;
+    ensure_system_namespaces(store.as_ref()).await?;
     start_compaction(store.clone(), config.compaction_interval);
 
     let addr = SocketAddr::new(config.bind_address, config.port);
@@ -165,7 +165,7 @@ async fn start(
 
 /// Create the namespaces every cluster has unless they exist (create-if-absent, so restarts
 /// and concurrent servers on one etcd never overwrite them).
-async fn ensure_default_namespace(store: &dyn Store) -> Result<(), SetupError> {
+async fn ensure_system_namespaces(store: &dyn Store) -> Result<(), SetupError> {
     for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
         let key = resources::NAMESPACES.key(None, name);
         let obj = json!({

@@ -875,14 +875,6 @@ fn respond(
         .expect("static response parts are valid")
 }
 
-fn query_value<'a>(query: &'a str, key: &str) -> Option<&'a str> {
-    query
-        .split('&')
-        .filter_map(|kv| kv.split_once('=').or(Some((kv, ""))))
-        .find(|(k, _)| *k == key)
-        .map(|(_, v)| v)
-}
-
 /// Answer a GET under `/openapi/`: `/openapi/v2` (protobuf or JSON by `accept`),
 /// `/openapi/v3` (the index) and `/openapi/v3/<api|apis/group>/<version>`. `None` is 404.
 pub(crate) fn serve(path: &str, query: &str, accept: &str) -> Option<Response<crate::api::Body>> {
@@ -905,7 +897,7 @@ pub(crate) fn serve(path: &str, query: &str, accept: &str) -> Option<Response<cr
         path => {
             let key = path.strip_prefix("/openapi/v3/")?;
             let doc = v3_docs().docs.get(key)?;
-            Some(match query_value(query, "hash") {
+            Some(match crate::query::Query::parse(query).get("hash") {
                 Some(h) if h == doc.hash => {
                     respond("application/json", Some(&doc.hash), true, doc.body.clone())
                 }

@@ -95,8 +95,15 @@ fn has_status_subresource(res: &Resource) -> bool {
 fn tracks_generation(res: &Resource) -> bool {
     !matches!(
         res.kind,
-        "Pod" | "ConfigMap" | "Secret" | "ServiceAccount" | "Endpoints" | "Event" | "Node"
-    ) && res.kind != "Namespace"
+        "Pod"
+            | "ConfigMap"
+            | "Secret"
+            | "ServiceAccount"
+            | "Endpoints"
+            | "Event"
+            | "Node"
+            | "Namespace"
+    )
 }
 
 /// Whether the client accepts a `meta.k8s.io/v1` Table (kubectl get).
@@ -1067,12 +1074,7 @@ impl Api {
                 vec![validation::required("target.name", "the node to bind to")],
             ));
         }
-        let opts = WriteOpts {
-            sub: Some("status"),
-            dry_run: ctx.query.dry_run()?,
-            manager: manager(ctx)?,
-            apply: false,
-        };
+        let dry_run = ctx.query.dry_run()?;
         for _ in 0..CAS_RETRIES {
             let current = self.get_kv(pods, ns, name).await?;
             let mut obj = decode(&current)?;
@@ -1093,7 +1095,7 @@ impl Api {
             }
             obj["spec"]["nodeName"] = json!(node);
             set_condition(&mut obj, "PodScheduled", "True", "");
-            if opts.dry_run {
+            if dry_run {
                 break;
             }
             let key = pods.key(ns, name);
@@ -1397,9 +1399,8 @@ fn reset_status_on_create(res: &Resource, obj: &mut Value) {
 
 fn set_condition(obj: &mut Value, kind: &str, status: &str, reason: &str) {
     let now = rfc3339_now();
-    let cond = json!({"type": kind, "status": status, "lastProbeTime": null,
-                      "lastTransitionTime": now});
-    let mut cond = cond;
+    let mut cond =
+        json!({"type": kind, "status": status, "lastProbeTime": null, "lastTransitionTime": now});
     if !reason.is_empty() {
         cond["reason"] = json!(reason);
     }
