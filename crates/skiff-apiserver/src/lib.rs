@@ -31,6 +31,7 @@ mod cluster;
 mod controllers;
 mod discovery;
 mod error;
+mod node_proxy;
 mod objects;
 mod openapi;
 mod patch;
@@ -80,6 +81,11 @@ pub struct Config {
 pub struct Started {
     pub url: String,
     pub kubeconfig: PathBuf,
+    /// The admin bearer token, and the PEM of the CA that signed the
+    /// serving certificate: what an in-process client (the local node
+    /// agent, the scheduler) needs to connect.
+    pub token: String,
+    pub ca_pem: String,
 }
 
 /// Run the server until SIGINT or SIGTERM, on a runtime of its own. `on_ready` is called
@@ -157,6 +163,8 @@ async fn start(
         Started {
             url,
             kubeconfig: config.kubeconfig_out,
+            token: creds.token.clone(),
+            ca_pem: creds.ca_pem.clone(),
         },
         api,
         acceptor,
@@ -256,6 +264,7 @@ async fn accept_loop(
             });
             if let Err(e) = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(tls), service)
+                .with_upgrades()
                 .await
             {
                 tracing::debug!("connection from {peer}: {e}");

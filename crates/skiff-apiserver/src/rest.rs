@@ -193,14 +193,8 @@ impl Api {
                 ))
             }
             (Some(name), Some(sub @ ("log" | "exec" | "attach" | "portforward")), _) => {
-                Err(ApiError::new(
-                    503,
-                    "ServiceUnavailable",
-                    format!(
-                        "pods/{sub} of {name:?} needs the node agent that runs the pod, and no \
-                         agent serves it; start `skiff server` with its local agent"
-                    ),
-                ))
+                let ns = ns.ok_or_else(|| ApiError::method_not_allowed("GET", &ctx.path))?;
+                self.proxy_to_node(ns, name, sub, req).await
             }
             (_, _, m) => Err(ApiError::method_not_allowed(m.as_str(), &ctx.path)),
         }

@@ -15,6 +15,9 @@ pub enum EngineError {
     #[error("no such container {0:?}; `skiff ps -a` lists the containers")]
     NotFound(String),
 
+    #[error("no such pod sandbox {0:?}")]
+    NoSandbox(String),
+
     #[error("{arg:?} matches several containers ({matches}); give more of the id, or the name")]
     Ambiguous { arg: String, matches: String },
 

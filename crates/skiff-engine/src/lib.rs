@@ -1,21 +1,31 @@
-//! skiff-engine: containers from images, the layer between the CLI (and
-//! later the agent) and the OCI runtime.
+//! skiff-engine: containers from images and pod sandboxes, the layer
+//! between the CLI and the node agent above and the OCI runtime below.
 //!
 //! Owns: the container records and logs under `<data>/containers/<id>/`
 //! (`config.json`, `log` in the CRI format, `bundle/` with the rootfs mount
 //! point and the runtime's `config.json`, `rw/` with the overlay's upper and
 //! work dirs, `volumes/<n>` with the anonymous volumes of the image's
 //! `VOLUME`s), the per-container monitor process that owns the container's
-//! stdio, writes its log, records its exit and applies `--restart` and
-//! `--rm` ([`monitor`]), and the docker-like verbs: run, ps, logs, exec,
-//! stop, kill, rm, inspect.
+//! stdio, writes its log, records its exit (and whether the OOM killer hit
+//! it) and applies `--restart` and `--rm` ([`monitor`]), and the docker-like
+//! verbs: run, start, ps, logs, exec, stop, kill, rm, inspect.
+//!
+//! Also owns pod sandboxes ([`sandbox`]): records and `/etc` files under
+//! `<data>/sandboxes/<id>/`, net/ipc/uts namespaces pinned (with no process
+//! in them) and the pod's `/dev/shm` under `<run>/sandboxes/<id>/`, the
+//! sandbox's CNI attachment to the node's pod bridge, and the pod cgroup
+//! (`cgroup_parent`) its containers' cgroups live under; and the containers
+//! of pods ([`pod`]), which join the sandbox's namespaces, never restart and
+//! have no network of their own.
 //!
 //! Must not touch: the image store's internals (it uses `skiff-image`'s
 //! public API to find images and mount snapshots), the runtime's state
 //! directory (it calls `skiff-runtime`'s verbs with its own state root,
 //! `/run/skiff/engine` by default), the CNI plugins and firewall rules (it
 //! calls `skiff-net`'s attach/detach and keeps the returned attachment in the
-//! container record), and the control plane's store.
+//! container or sandbox record), the Kubernetes API and pod specs (the agent
+//! turns those into [`SandboxConfig`] and [`PodContainerOptions`]), and the
+//! control plane's store.
 
 pub mod bench;
 pub mod error;
@@ -24,8 +34,10 @@ pub mod logs;
 mod monitor;
 mod net;
 mod ops;
+pub mod pod;
 pub mod record;
 pub mod run;
+pub mod sandbox;
 pub mod terminal;
 mod volumes;
 
@@ -40,8 +52,10 @@ pub use error::{EngineError, Result};
 pub use in_use::in_use_images;
 pub use net::remove_bridge_network;
 pub use ops::ExecOptions;
-pub use record::{ContainerRecord, Network, NetworkState, RestartPolicy, Status};
+pub use pod::{PidNamespace, PodContainerOptions, PodMount, PodResources};
+pub use record::{ContainerRecord, Network, NetworkState, RestartPolicy, State, Status};
 pub use run::{RunOptions, Started};
+pub use sandbox::{DnsSettings, HostAlias, SandboxConfig, SandboxRecord};
 pub use skiff_net::{NetworkConfig, PortMapping};
 pub use volumes::VolumeMount;
 

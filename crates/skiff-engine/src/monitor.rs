@@ -170,8 +170,26 @@ fn monitor_main(paths: Paths, mut rec: ContainerRecord, status_w: OwnedFd) -> i3
         match launch(&paths, &root, &rec, first, &devnull) {
             Err(e) if first => {
                 let _ = container::delete(&root, &rec.id, true);
-                let _ =
-                    cleanup_container(&paths.data_dir, &paths.dir, &paths.rootfs, rec.net.as_ref());
+                if rec.kept_after_failed_start() {
+                    // A pod's container stays, exited with the error, for its
+                    // agent to report and remove (it never restarts one); so
+                    // does one that ran before, for `skiff start` again.
+                    if let Some(net) = &rec.net {
+                        rec.state.network_released = teardown_network(&paths.data_dir, net).is_ok();
+                    }
+                    rec.state.status = Some(Status::Exited);
+                    rec.state.exit_code = Some(128);
+                    rec.state.error = Some(e.to_string());
+                    rec.state.finished_at = Some(skiff_runtime::state::now_rfc3339());
+                    let _ = rec.save(&paths.record);
+                } else {
+                    let _ = cleanup_container(
+                        &paths.data_dir,
+                        &paths.dir,
+                        &paths.rootfs,
+                        rec.net.as_ref(),
+                    );
+                }
                 send(&mut status, &format!("err {e}"));
                 return 1;
             }
@@ -187,6 +205,7 @@ fn monitor_main(paths: Paths, mut rec: ContainerRecord, status_w: OwnedFd) -> i3
                 rec.state.pid = running.pid.as_raw();
                 rec.state.started_at = Some(skiff_runtime::state::now_rfc3339());
                 rec.state.error = None;
+                rec.state.oom_killed = false;
                 let _ = rec.save(&paths.record);
                 if first {
                     send(&mut status, "ok");
@@ -197,6 +216,8 @@ fn monitor_main(paths: Paths, mut rec: ContainerRecord, status_w: OwnedFd) -> i3
                 if rec.restart == RestartPolicy::No {
                     releasing = release_network(&paths, &rec);
                 }
+                // Read while the cgroup still exists: the delete removes it.
+                rec.state.oom_killed = oom_killed(&root, &rec.id);
                 // The init is gone; this removes the cgroup and runtime state.
                 if let Err(e) = container::delete(&root, &rec.id, true) {
                     rec.state.error = Some(format!("cleanup after exit: {e}"));
@@ -346,11 +367,19 @@ fn launch(
     devnull: &OwnedFd,
 ) -> Result<Running> {
     // The client's stdin only for the first run: it is one stream.
+    // A pod's container reads its fifo read-write: it holds a writer itself,
+    // so it waits for input (from whoever attaches later) instead of seeing
+    // an end of file at once.
+    let access = if rec.sandbox.is_some() {
+        OFlag::O_RDWR
+    } else {
+        OFlag::O_RDONLY
+    };
     let fifo = if rec.interactive && first {
         Some(
             nix::fcntl::open(
                 &paths.fifo,
-                OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+                access | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
                 Mode::empty(),
             )
             .ctx(|| format!("cannot open {}", paths.fifo.display()))?,
@@ -420,6 +449,41 @@ fn launch(
         master: created.console_master,
         input,
     })
+}
+
+/// Did the OOM killer kill anything in the container's memory cgroup? The
+/// v1 memory controller counts kills in `memory.oom_control` (`oom_kill N`),
+/// cgroup v2 in `memory.events`; whichever driver the runtime used.
+fn oom_killed(root: &StateRoot, id: &str) -> bool {
+    let Ok(record) = root.load(id) else {
+        return false;
+    };
+    let Ok(layout) = skiff_linux::cgroups::detect() else {
+        return false;
+    };
+    let rel = record
+        .cgroup_path
+        .strip_prefix("/")
+        .unwrap_or(&record.cgroup_path);
+    let file = match record.cgroup_driver {
+        skiff_linux::cgroups::DriverKind::V1 => layout
+            .v1_mount("memory")
+            .map(|m| m.join(rel).join("memory.oom_control")),
+        skiff_linux::cgroups::DriverKind::V2 => layout
+            .unified_mount()
+            .map(|m| m.join(rel).join("memory.events")),
+    };
+    file.and_then(|f| fs::read_to_string(f).ok())
+        .is_some_and(|text| oom_kill_count(&text) > 0)
+}
+
+/// The `oom_kill N` line of `memory.oom_control` or `memory.events`.
+fn oom_kill_count(text: &str) -> u64 {
+    text.lines()
+        .filter_map(|l| l.split_once(' '))
+        .find(|(k, _)| *k == "oom_kill")
+        .and_then(|(_, v)| v.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// Write everything (a pty master may take it in pieces); errors end the copy.
@@ -561,5 +625,23 @@ fn supervise(mut r: Running, log: &mut LogWriter, sfd: &SignalFd) -> i32 {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oom_kill_counts() {
+        assert_eq!(
+            oom_kill_count("oom_kill_disable 0\nunder_oom 0\noom_kill 2\n"),
+            2
+        );
+        assert_eq!(
+            oom_kill_count("low 0\nhigh 0\nmax 9\noom 1\noom_kill 1\noom_group_kill 0\n"),
+            1
+        );
+        assert_eq!(oom_kill_count("oom_kill_disable 0\nunder_oom 0\n"), 0);
     }
 }

@@ -130,7 +130,7 @@ pub(crate) fn write_etc_files(
 /// The host's resolv.conf without nameservers on 127.0.0.0/8 (or ::1): in
 /// the container's own namespace those addresses are the container itself,
 /// where no resolver listens (systemd-resolved's 127.0.0.53, dnsmasq).
-fn container_resolv_conf(host: &str) -> String {
+pub(crate) fn container_resolv_conf(host: &str) -> String {
     let mut out = String::new();
     for line in host.lines() {
         let mut words = line.split_whitespace();

@@ -8,10 +8,10 @@ use skiff_runtime::container;
 use skiff_runtime::RuntimeError;
 
 use crate::error::{EngineError, IoContext, Result};
-use crate::net::teardown_network;
+use crate::net::{setup_network, teardown_network, write_etc_files};
 use crate::record::{ContainerRecord, Status};
 use crate::run::remove_container_dir;
-use crate::Engine;
+use crate::{is_mountpoint, Engine, FileLock};
 
 /// `skiff exec`.
 #[derive(Debug, Clone, Default)]
@@ -149,6 +149,107 @@ impl Engine {
         }
         remove_container_dir(&self.container_dir(&rec.id), &self.rootfs(&rec.id))?;
         Ok(rec)
+    }
+
+    /// `skiff start`: start a created container under a new monitor, or a
+    /// plain container that exited again (with a fresh network attachment,
+    /// its root and volumes as they were); a running one is left as it is.
+    /// A pod's container that ran once does not start again: its agent
+    /// makes a new one. The caller must be single-threaded (it forks).
+    pub fn start_container(&self, arg: &str) -> Result<ContainerRecord> {
+        let found = self.find(arg)?;
+        // One start at a time: a second one waits, then finds it running.
+        let _lock = FileLock::exclusive(&self.container_dir(&found.id).join("start.lock"))?;
+        let mut rec = self.load(&found.id)?;
+        let never_started = rec.state.status == Some(Status::Created) && rec.state.monitor_pid == 0;
+        if never_started {
+            self.start(&rec, false)?;
+            return self.load(&rec.id);
+        }
+        if rec.monitor_alive() && running(rec.live_status()) {
+            return Ok(rec);
+        }
+        if rec.sandbox.is_some() {
+            return Err(EngineError::WrongState {
+                name: rec.name.clone(),
+                status: rec.live_status().to_string(),
+                hint: "a pod's container runs once; create a new one to run it again".into(),
+            });
+        }
+        // The monitor of the last run may still be releasing the network.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while rec.monitor_alive() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+            rec = self.load(&rec.id)?;
+        }
+        if rec.monitor_alive() {
+            return Err(EngineError::Other(format!(
+                "the monitor of container {:?} (pid {}) is still running; try again",
+                rec.name, rec.state.monitor_pid
+            )));
+        }
+        self.prepare_restart(&mut rec)?;
+        self.start(&rec, false)?;
+        self.load(&rec.id)
+    }
+
+    /// Make an exited plain container startable again: no runtime state,
+    /// no stop marker, its root mounted, its network set up anew (the old
+    /// attachment was released at exit) and its state reset.
+    fn prepare_restart(&self, rec: &mut ContainerRecord) -> Result<()> {
+        let id = rec.id.clone();
+        container::delete(&self.runtime_root(), &id, true)?;
+        let marker = self.stop_marker(&id);
+        match std::fs::remove_file(&marker) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e).ctx(|| format!("cannot remove {}", marker.display()))
+            }
+            _ => {}
+        }
+        // After a reboot an overlay root is no longer mounted (a copied one
+        // is a plain directory that still holds the files).
+        let rootfs = self.rootfs(&id);
+        let empty = std::fs::read_dir(&rootfs).map_or(true, |mut d| d.next().is_none());
+        if !is_mountpoint(&rootfs) && empty {
+            let layers = rec
+                .layers
+                .iter()
+                .map(|l| skiff_image::Digest::parse(l))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            skiff_image::snapshot::Snapshotter::new(self.store()).mount(
+                &layers,
+                &self.container_dir(&id).join("rw"),
+                &rootfs,
+                skiff_image::snapshot::MountMode::Auto,
+            )?;
+        }
+        if let Some(old) = rec.net.clone() {
+            // Whatever the last run left (nothing, if its monitor released it).
+            teardown_network(&self.data_dir, &old)?;
+            let subnet: skiff_net::Subnet = old.subnet.parse()?;
+            let cfg =
+                skiff_net::NetworkConfig::bridge(&old.network, &old.bridge, subnet, &self.data_dir);
+            let net = setup_network(&cfg, &old.netns, &id, rec.network, &rec.ports)?;
+            let ip = net
+                .as_ref()
+                .and_then(|n| n.attachment.as_ref())
+                .map(|a| a.ip);
+            rec.net = net;
+            if let Err(e) = write_etc_files(&self.container_dir(&id), &id[..12], rec.network, ip) {
+                if let Some(n) = &rec.net {
+                    let _ = teardown_network(&self.data_dir, n);
+                }
+                return Err(e);
+            }
+        }
+        rec.state.status = Some(crate::record::Status::Created);
+        rec.state.pid = 0;
+        rec.state.monitor_pid = 0;
+        rec.state.monitor_start = 0;
+        rec.state.error = None;
+        rec.state.network_released = false;
+        rec.state.oom_killed = false;
+        rec.save(&self.record_path(&id))
     }
 
     /// Run a process in a running container, with this process's stdio (a

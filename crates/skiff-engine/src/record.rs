@@ -128,6 +128,10 @@ pub struct State {
     /// last exit; `rm` only does it when this is false (a monitor that died).
     #[serde(default)]
     pub network_released: bool,
+    /// The kernel's OOM killer killed a process of the container during its
+    /// last run (read from its memory cgroup before the cgroup is removed).
+    #[serde(default)]
+    pub oom_killed: bool,
 }
 
 /// One container. Everything but `state` is fixed when it is created.
@@ -161,6 +165,13 @@ pub struct ContainerRecord {
     /// `-v` binds and the anonymous volumes of the image's `VOLUME`s.
     #[serde(default)]
     pub volumes: Vec<crate::VolumeMount>,
+    /// The pod sandbox whose namespaces the container joined (None: a plain
+    /// container with a network of its own).
+    #[serde(default)]
+    pub sandbox: Option<String>,
+    /// Set at create; the agent finds its containers by them.
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
     pub state: State,
 }
 
@@ -169,11 +180,19 @@ impl ContainerRecord {
         &self.id[..12.min(self.id.len())]
     }
 
-    /// Is the monitor (same pid, same start time) still alive?
+    /// Is a failed start recorded (exited, with the error) rather than the
+    /// container removed? For a pod's container (its agent reports and
+    /// removes it) and for one that ran before (`skiff start` again).
+    pub(crate) fn kept_after_failed_start(&self) -> bool {
+        self.sandbox.is_some() || self.state.started_at.is_some()
+    }
+
+    /// Is the monitor (same pid, same start time) still alive? A zombie is
+    /// not: it holds nothing any more, and its reaper (init, for a monitor)
+    /// may take its time.
     pub fn monitor_alive(&self) -> bool {
         self.state.monitor_pid > 0
-            && skiff_linux::process::start_time(self.state.monitor_pid)
-                == Some(self.state.monitor_start)
+            && skiff_linux::process::is_alive(self.state.monitor_pid, self.state.monitor_start)
     }
 
     /// The status, corrected for a monitor that died without recording an exit.

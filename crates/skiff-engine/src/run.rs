@@ -187,13 +187,13 @@ fn parse_env_file(path: &Path) -> Result<Vec<String>> {
     Ok(out)
 }
 
-fn valid_name(name: &str) -> bool {
+pub(crate) fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
-fn random_id() -> Result<String> {
+pub(crate) fn random_id() -> Result<String> {
     let mut bytes = [0u8; 32];
     File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut bytes))
@@ -203,12 +203,12 @@ fn random_id() -> Result<String> {
 
 /// Removes a half-created container (network, mount and directory) unless
 /// disarmed.
-struct CreateGuard {
-    data_dir: PathBuf,
-    dir: PathBuf,
-    rootfs: PathBuf,
-    net: Option<NetworkState>,
-    armed: bool,
+pub(crate) struct CreateGuard {
+    pub(crate) data_dir: PathBuf,
+    pub(crate) dir: PathBuf,
+    pub(crate) rootfs: PathBuf,
+    pub(crate) net: Option<NetworkState>,
+    pub(crate) armed: bool,
 }
 
 impl Drop for CreateGuard {
@@ -425,6 +425,37 @@ fn build_resources(opts: &RunOptions) -> Result<oci_spec::runtime::LinuxResource
 }
 
 impl Engine {
+    /// The one image `image` names in the store, and its config.
+    pub(crate) fn find_image(
+        &self,
+        image: &str,
+    ) -> Result<(
+        skiff_image::store::ImageRecord,
+        oci_spec::image::ImageConfiguration,
+    )> {
+        let images = self
+            .store()
+            .find_images(image)
+            .map_err(|_| EngineError::NoImage(image.to_string()))?;
+        let found = match images.as_slice() {
+            [] => return Err(EngineError::NoImage(image.to_string())),
+            [one] => one.clone(),
+            many => {
+                return Err(EngineError::Other(format!(
+                    "{:?} matches several images ({}); name one",
+                    image,
+                    many.iter()
+                        .map(|r| r.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )))
+            }
+        };
+        let config_bytes = self.store().read_blob(&found.config, 4 << 20)?;
+        let config = skiff_image::manifest::parse_config("image config", &config_bytes)?;
+        Ok((found, config))
+    }
+
     /// Check every input and create the container: record, rootfs mount and
     /// bundle. Nothing is left behind on error.
     pub fn create(&self, opts: &RunOptions) -> Result<ContainerRecord> {
@@ -455,26 +486,7 @@ impl Engine {
                 ));
             }
         }
-        let images = self
-            .store()
-            .find_images(&opts.image)
-            .map_err(|_| EngineError::NoImage(opts.image.clone()))?;
-        let image = match images.as_slice() {
-            [] => return Err(EngineError::NoImage(opts.image.clone())),
-            [one] => one.clone(),
-            many => {
-                return Err(EngineError::Other(format!(
-                    "{:?} matches several images ({}); name one",
-                    opts.image,
-                    many.iter()
-                        .map(|r| r.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )))
-            }
-        };
-        let config_bytes = self.store().read_blob(&image.config, 4 << 20)?;
-        let config = skiff_image::manifest::parse_config("image config", &config_bytes)?;
+        let (image, config) = self.find_image(&opts.image)?;
 
         let _lock = self.name_lock()?;
         let id = random_id()?;
@@ -568,6 +580,8 @@ impl Engine {
             net: guard.net.clone(),
             tty_size: opts.tty_size,
             volumes,
+            sandbox: None,
+            labels: Default::default(),
             state: State {
                 status: Some(Status::Created),
                 ..State::default()
@@ -605,12 +619,7 @@ impl Engine {
         let status = match monitor::spawn(self, record) {
             Ok(s) => s,
             Err(e) => {
-                let _ = cleanup_container(
-                    &self.data_dir,
-                    &self.container_dir(id),
-                    &self.rootfs(id),
-                    record.net.as_ref(),
-                );
+                self.discard_unstarted(record, &e.to_string());
                 return Err(e);
             }
         };
@@ -634,17 +643,40 @@ impl Engine {
             Line::Eof | Line::Pending => {
                 // The monitor died without a word; it cannot have cleaned up.
                 let _ = skiff_runtime::container::delete(&self.runtime_root(), id, true);
-                let _ = cleanup_container(
-                    &self.data_dir,
-                    &self.container_dir(id),
-                    &self.rootfs(id),
-                    record.net.as_ref(),
-                );
-                Err(EngineError::Other(
-                    "the container monitor exited before the container started".into(),
-                ))
+                let msg = "the container monitor exited before the container started";
+                self.discard_unstarted(record, msg);
+                Err(EngineError::Other(msg.into()))
             }
         }
+    }
+}
+
+impl Engine {
+    /// A container whose start failed before its monitor could clean up: a
+    /// new plain one is removed (as a failed `run` leaves nothing); a pod's,
+    /// or one that ran before, stays as exited with the error and without
+    /// its network.
+    fn discard_unstarted(&self, record: &ContainerRecord, error: &str) {
+        let id = &record.id;
+        if record.kept_after_failed_start() {
+            let mut rec = self.load(id).unwrap_or_else(|_| record.clone());
+            if let Some(net) = &rec.net {
+                rec.state.network_released = teardown_network(&self.data_dir, net).is_ok();
+            }
+            rec.state.status = Some(Status::Exited);
+            rec.state.exit_code = Some(128);
+            rec.state.pid = 0;
+            rec.state.error = Some(error.to_string());
+            rec.state.finished_at = Some(skiff_runtime::state::now_rfc3339());
+            let _ = rec.save(&self.record_path(id));
+            return;
+        }
+        let _ = cleanup_container(
+            &self.data_dir,
+            &self.container_dir(id),
+            &self.rootfs(id),
+            record.net.as_ref(),
+        );
     }
 }
 

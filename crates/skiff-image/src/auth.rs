@@ -121,10 +121,29 @@ impl CredentialSource {
     }
 }
 
+impl CredentialSource {
+    /// Credentials from the docker config JSON (`{"auths": {...}}`) of a
+    /// `kubernetes.io/dockerconfigjson` Secret; `what` names it in errors.
+    pub fn from_docker_config(what: &Path, json: &[u8]) -> Result<CredentialSource> {
+        let text = std::str::from_utf8(json).map_err(|_| Error::Config {
+            path: what.to_path_buf(),
+            message: "is not UTF-8 JSON".into(),
+        })?;
+        Ok(CredentialSource {
+            explicit: None,
+            by_host: parse_auth_file(what, text)?,
+        })
+    }
+}
+
 fn read_auth_file(path: &Path) -> Result<HashMap<String, Credentials>> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::io_path("cannot read auth file", path, e))?;
-    let de = &mut serde_json::Deserializer::from_str(&text);
+    parse_auth_file(path, &text)
+}
+
+fn parse_auth_file(path: &Path, text: &str) -> Result<HashMap<String, Credentials>> {
+    let de = &mut serde_json::Deserializer::from_str(text);
     let file: AuthFile = serde_path_to_error::deserialize(de).map_err(|e| Error::Config {
         path: path.to_path_buf(),
         message: format!("{}: {}", e.path(), e.inner()),

@@ -269,3 +269,43 @@ impl RawTar {
         self.builder.into_inner().ctx_io("tar")
     }
 }
+
+/// Where Debian's busybox-static installs its binary.
+pub const HOST_BUSYBOX: &str = "/bin/busybox";
+
+/// A one-layer busybox image from the host's static busybox (nothing can be
+/// pulled from the internet in tests and benchmarks): `/bin/busybox` with a
+/// link per applet, `/etc/passwd` and `/etc/group` for root and nobody, and
+/// `sh` as the command.
+pub fn busybox(applets: &[&str]) -> Result<SynthImage> {
+    let binary = std::fs::read(HOST_BUSYBOX).map_err(|e| {
+        Error::io(
+            "cannot read /bin/busybox (install the busybox-static package)",
+            e,
+        )
+    })?;
+    let mut t = RawTar::new()
+        .dir("bin/", 0o755)?
+        .file("bin/busybox", &binary, 0o755)?;
+    for applet in applets {
+        t = t.symlink(&format!("bin/{applet}"), "busybox")?;
+    }
+    for d in ["etc/", "tmp/", "proc/", "sys/", "dev/", "root/"] {
+        t = t.dir(d, 0o755)?;
+    }
+    t = t
+        .file(
+            "etc/passwd",
+            b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n",
+            0o644,
+        )?
+        .file("etc/group", b"root:x:0:\nnogroup:x:65534:\n", 0o644)?;
+    let layer = layer(&t.finish()?, Compression::Gzip, false)?;
+    Ok(SynthImage::new(
+        vec![layer],
+        "linux",
+        "amd64",
+        json!({"Cmd": ["sh"], "Env": ["PATH=/bin"]}),
+        false,
+    ))
+}

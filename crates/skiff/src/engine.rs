@@ -1,4 +1,4 @@
-//! `skiff run/ps/logs/exec/stop/kill/rm/inspect`: the command-line surface
+//! `skiff run/start/ps/logs/exec/stop/kill/rm/inspect`: the command-line surface
 //! of skiff-engine. Only argument handling and output formatting live here.
 
 use std::io::{IsTerminal, Write};
@@ -181,6 +181,15 @@ pub struct StopArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct StartArgs {
+    /// Names or ids.
+    #[arg(required = true)]
+    containers: Vec<String>,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct KillArgs {
     /// The signal: a name (KILL, SIGTERM, ...) or a number.
     #[arg(short, long, default_value = "KILL")]
@@ -217,6 +226,8 @@ pub struct InspectArgs {
 pub enum EngineCommand {
     /// Create and start a container from an image.
     Run(Box<RunArgs>),
+    /// Start created or stopped containers in the background.
+    Start(StartArgs),
     /// List containers.
     Ps(PsArgs),
     /// Print a container's output.
@@ -236,6 +247,9 @@ pub enum EngineCommand {
 pub fn run(cmd: EngineCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         EngineCommand::Run(a) => cmd_run(*a),
+        EngineCommand::Start(a) => each(&a.engine, &a.containers, |e, c| {
+            e.start_container(c).map(|_| ())
+        }),
         EngineCommand::Ps(a) => cmd_ps(a),
         EngineCommand::Logs(a) => cmd_logs(a),
         EngineCommand::Exec(a) => cmd_exec(a),

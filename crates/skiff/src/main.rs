@@ -10,6 +10,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 use clap_complete::Shell;
 use skiff_runtime::cli::{RuncLog, RuntimeCli};
 
+mod agent;
 mod engine;
 mod image;
 mod ns;
@@ -40,8 +41,12 @@ enum Command {
     Image(image::ImageCommand),
     #[command(flatten)]
     Engine(engine::EngineCommand),
-    /// The Kubernetes API server: writes an admin kubeconfig, then serves until stopped.
+    /// The Kubernetes API server, with the scheduler and this machine's node agent: writes
+    /// an admin kubeconfig, then serves until stopped.
     Server(server::ServerArgs),
+    /// A node agent alone: registers this machine as a Node of the cluster at --server and
+    /// runs the pods bound to it.
+    Agent(agent::AgentArgs),
     /// Benchmarks that compare skiff with its peers on this machine.
     Bench {
         #[command(subcommand)]
@@ -77,6 +82,19 @@ enum BenchCommand {
     },
     /// `skiff server` under load: N writers create configmaps over HTTPS while a watcher times
     /// each ADDED event; reports creates/s, write-to-event p50/p99 and the server's RSS.
+    /// Pod start (create to Running, one at a time and a burst) and the server's memory
+    /// with pods running, on a private `skiff server` with its agent.
+    Pods {
+        /// Pods started one after another.
+        #[arg(long, default_value_t = 20)]
+        rounds: usize,
+        /// Pods created at once.
+        #[arg(long, default_value_t = 100)]
+        burst: usize,
+        /// Pods running while the memory is read.
+        #[arg(long, default_value_t = 10)]
+        idle_pods: usize,
+    },
     Api {
         /// Concurrent writers, each on its own keep-alive connection.
         #[arg(long, default_value_t = 8)]
@@ -155,6 +173,10 @@ fn main() -> ExitCode {
             eprintln!("skiff: {e:#}");
             ExitCode::FAILURE
         }),
+        Command::Agent(args) => agent::run(args).unwrap_or_else(|e| {
+            eprintln!("skiff: {e:#}");
+            ExitCode::FAILURE
+        }),
         Command::Server(args) => server::run(args).unwrap_or_else(|e| {
             eprintln!("skiff: {e:#}");
             ExitCode::FAILURE
@@ -202,6 +224,22 @@ fn bench(what: BenchCommand) -> anyhow::Result<()> {
             };
             let report = skiff_engine::bench::run_benchmark(&opts, &mut std::io::stderr())
                 .context("run benchmark failed")?;
+            println!("{report}");
+            Ok(())
+        }
+        BenchCommand::Pods {
+            rounds,
+            burst,
+            idle_pods,
+        } => {
+            let opts = skiff_agent::bench::PodBenchOptions {
+                skiff: std::env::current_exe().context("cannot find the skiff binary")?,
+                rounds: rounds.max(1),
+                burst: burst.max(1),
+                idle_pods: idle_pods.max(1),
+            };
+            let report = skiff_agent::bench::pod_benchmark(&opts, &mut std::io::stderr())
+                .context("pod benchmark failed")?;
             println!("{report}");
             Ok(())
         }

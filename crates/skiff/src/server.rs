@@ -32,6 +32,14 @@ pub struct ServerArgs {
     /// 410 Gone.
     #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
     pub compaction_interval: std::time::Duration,
+    /// Do not run an agent for this machine (a control plane without a node).
+    #[arg(long)]
+    pub disable_agent: bool,
+    /// Do not run the scheduler.
+    #[arg(long)]
+    pub disable_scheduler: bool,
+    #[command(flatten)]
+    pub node: crate::agent::NodeArgs,
 }
 
 /// One `--etcd-endpoints` URL: `http://host:port` (the etcd backend speaks plain gRPC).
@@ -59,8 +67,15 @@ pub fn run(args: ServerArgs) -> anyhow::Result<ExitCode> {
         etcd_endpoints: args.etcd_endpoints,
         compaction_interval: args.compaction_interval,
     };
+    let (node, disable_agent, disable_scheduler) =
+        (args.node, args.disable_agent, args.disable_scheduler);
     skiff_apiserver::run(config, |started| {
         use std::io::Write;
+        // Both are clients of the API, on the server's runtime: they stop
+        // with it, and the pods' containers keep running.
+        if !disable_scheduler || !disable_agent {
+            start_clients(started, &node, !disable_scheduler, !disable_agent);
+        }
         let mut out = std::io::stdout().lock();
         // Tests and scripts wait for the "serving" line, so flush both at once.
         let _ = writeln!(
@@ -73,4 +88,43 @@ pub fn run(args: ServerArgs) -> anyhow::Result<ExitCode> {
     })
     .with_context(|| format!("skiff server (data dir {})", args.data_dir.display()))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The scheduler and the local node's agent, as tasks on the server's runtime.
+fn start_clients(
+    started: &skiff_apiserver::Started,
+    node: &crate::agent::NodeArgs,
+    scheduler: bool,
+    agent: bool,
+) {
+    if scheduler {
+        match skiff_agent::api_client(&started.url, &started.token, started.ca_pem.as_bytes()) {
+            Ok(client) => {
+                tokio::spawn(async move {
+                    if let Err(e) =
+                        skiff_scheduler::run(client, skiff_scheduler::Options::default()).await
+                    {
+                        eprintln!("skiff server: the scheduler stopped: {e}");
+                    }
+                });
+            }
+            Err(e) => eprintln!("skiff server: cannot start the scheduler: {e}"),
+        }
+    }
+    if agent {
+        match node.config(
+            started.url.clone(),
+            started.token.clone(),
+            started.ca_pem.clone().into_bytes(),
+        ) {
+            Ok(config) => {
+                tokio::spawn(async move {
+                    if let Err(e) = skiff_agent::run(config).await {
+                        eprintln!("skiff server: the node agent stopped: {e}");
+                    }
+                });
+            }
+            Err(e) => eprintln!("skiff server: cannot start the node agent: {e:#}"),
+        }
+    }
 }

@@ -389,6 +389,28 @@ pub(super) fn validate_pod(obj: &Obj, old: Option<&Obj>, causes: &mut Vec<Cause>
         if masked_pod_spec(new, old) != masked_pod_spec(old, old) {
             causes.push(forbidden("spec", POD_UPDATE_MSG));
         }
+        // Ephemeral containers can be added, never changed or removed.
+        let (was, now) = (
+            get_arr(old, "ephemeralContainers"),
+            get_arr(new, "ephemeralContainers"),
+        );
+        for (i, c) in was.iter().enumerate() {
+            let name = c.get("name");
+            match now.iter().find(|n| n.get("name") == name) {
+                Some(n) if n == c => {}
+                Some(_) => causes.push(forbidden(
+                    &format!("spec.ephemeralContainers[{i}]"),
+                    "existing ephemeral containers may not be changed",
+                )),
+                None => causes.push(forbidden(
+                    "spec.ephemeralContainers",
+                    &format!(
+                        "existing ephemeral containers {:?} may not be removed",
+                        name.and_then(|n| n.as_str()).unwrap_or_default()
+                    ),
+                )),
+            }
+        }
     }
 }
 
@@ -404,6 +426,8 @@ fn masked_pod_spec(spec: &Obj, old: &Obj) -> Obj {
     }
     s.remove("activeDeadlineSeconds");
     s.remove("terminationGracePeriodSeconds");
+    // They change through the `ephemeralcontainers` subresource, checked below.
+    s.remove("ephemeralContainers");
     let old_tol = get_arr(old, "tolerations");
     let new_tol = get_arr(spec, "tolerations");
     if new_tol.len() >= old_tol.len() && new_tol[..old_tol.len()] == *old_tol {
@@ -1724,6 +1748,30 @@ mod tests {
         let e =
             pod_errors(json!({"dnsPolicy": "None", "containers": [{"name": "a", "image": "x"}]}));
         assert_has(&e, "spec.dnsConfig", "FieldValueRequired");
+    }
+
+    #[test]
+    fn ephemeral_containers_are_added_never_changed_or_removed() {
+        let old = defaulted(
+            "v1",
+            "Pod",
+            json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "a", "image": "x:1"}],
+                "ephemeralContainers": [{"name": "dbg", "image": "x:1"}]}}),
+        );
+        let mut added = old.clone();
+        added["spec"]["ephemeralContainers"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": "dbg2", "image": "x:1"}));
+        assert!(check("v1", "Pod", &added, Some(&old)).is_empty());
+        let mut changed = old.clone();
+        changed["spec"]["ephemeralContainers"][0]["image"] = json!("x:2");
+        let causes = check("v1", "Pod", &changed, Some(&old));
+        assert_eq!(causes[0].field, "spec.ephemeralContainers[0]");
+        let mut removed = old.clone();
+        removed["spec"]["ephemeralContainers"] = json!([]);
+        let causes = check("v1", "Pod", &removed, Some(&old));
+        assert_eq!(causes[0].field, "spec.ephemeralContainers");
     }
 
     #[test]

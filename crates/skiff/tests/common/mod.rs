@@ -2,6 +2,7 @@
 //! dir, the real `skiff` binary, and checks that nothing was left behind.
 #![allow(dead_code)]
 
+pub mod busybox;
 pub mod server;
 
 use std::path::{Path, PathBuf};

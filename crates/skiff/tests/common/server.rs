@@ -81,6 +81,16 @@ impl Server {
         Server::start_with(dir, backend, &[])
     }
 
+    /// A server on the embedded store that is also a node: the scheduler and an agent for
+    /// the node `node_args` describe (`--node-name` and the other node flags).
+    pub fn start_node(dir: &Path, node_args: &[&str]) -> Server {
+        assert!(
+            node_args.contains(&"--node-name"),
+            "a node server needs --node-name"
+        );
+        Server::start_with(dir, &Backend::Embedded, node_args)
+    }
+
     /// A server with extra `skiff server` flags.
     pub fn start_with(dir: &Path, backend: &Backend, extra_args: &[&str]) -> Server {
         assert!(
@@ -114,6 +124,12 @@ impl Server {
             cmd.arg("--etcd-endpoints").arg(endpoints.join(","));
         }
         cmd.args(&self.extra_args);
+        // Only servers started as a node ([`Server::start_node`]) run the scheduler and an
+        // agent: the API tests run many servers at once, which would otherwise all claim
+        // the kubelet port and set pods' scheduling conditions.
+        if !self.extra_args.iter().any(|a| a == "--node-name") {
+            cmd.args(["--disable-agent", "--disable-scheduler"]);
+        }
         // SAFETY: runs in the forked child before exec and makes one async-signal-safe
         // system call; it touches no memory of the parent.
         unsafe {
