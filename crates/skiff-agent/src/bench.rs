@@ -48,8 +48,10 @@ pub struct PodBenchReport {
     pub burst: Vec<Duration>,
     pub burst_total: Duration,
     pub idle_pods: usize,
-    /// VmRSS of the server process, in bytes.
+    /// VmRSS of the server process, in bytes, with `idle_pods` running:
+    /// on the fresh server, and again after the burst.
     pub server_rss: u64,
+    pub server_rss_after_burst: u64,
     /// VmRSS of the containers' monitors, summed.
     pub monitors_rss: u64,
 }
@@ -104,6 +106,11 @@ impl fmt::Display for PodBenchReport {
             f,
             "  skiff server (API server + scheduler + agent): {:>6.1} MB RSS   (goal < 50 MB)",
             mb(self.server_rss)
+        )?;
+        writeln!(
+            f,
+            "  the same after the burst:                      {:>6.1} MB RSS",
+            mb(self.server_rss_after_burst)
         )?;
         writeln!(
             f,
@@ -269,6 +276,36 @@ async fn watch_running(api: Api<Pod>, tx: tokio::sync::mpsc::UnboundedSender<(St
     }
 }
 
+/// Run `count` pods (named `prefix-N`), let them settle, read the server's
+/// and the monitors' RSS, and delete them again.
+#[allow(clippy::too_many_arguments)]
+async fn idle_memory<C, CF, D, DF>(
+    create: &C,
+    delete_all: &D,
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<(String, Instant)>,
+    running: &mut HashMap<String, Instant>,
+    count: usize,
+    prefix: &str,
+    server_pid: u32,
+) -> Result<(u64, u64)>
+where
+    C: Fn(String) -> CF,
+    CF: std::future::Future<Output = Result<Pod>>,
+    D: Fn() -> DF,
+    DF: std::future::Future<Output = Result<()>>,
+{
+    let names: Vec<String> = (0..count).map(|i| format!("{prefix}-{i}")).collect();
+    for c in futures::future::join_all(names.iter().cloned().map(create)).await {
+        c?;
+    }
+    wait_running(rx, running, names).await?;
+    // Past the agent's start-up work and the blocking threads' idle time.
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let measured = (rss(server_pid), monitors_rss());
+    delete_all().await?;
+    Ok(measured)
+}
+
 /// Wait for `names` to be Running; returns when each got there.
 async fn wait_running(
     rx: &mut tokio::sync::mpsc::UnboundedReceiver<(String, Instant)>,
@@ -366,6 +403,22 @@ async fn run_phases(
     delete_all().await?;
     let _ = writeln!(log, "{} single pods done", opts.rounds);
 
+    // Memory with a few pods running, on the fresh server ...
+    let (rss_fresh, monitors) = idle_memory(
+        &create,
+        &delete_all,
+        &mut rx,
+        &mut running,
+        opts.idle_pods,
+        "idle",
+        server_pid,
+    )
+    .await?;
+    report.server_rss = rss_fresh;
+    report.monitors_rss = monitors;
+    report.idle_pods = opts.idle_pods;
+    let _ = writeln!(log, "memory with {} pods read", opts.idle_pods);
+
     let names: Vec<String> = (0..opts.burst).map(|i| format!("burst-{i}")).collect();
     let t0 = Instant::now();
     let creates = futures::future::join_all(names.iter().cloned().map(&create)).await;
@@ -381,16 +434,18 @@ async fn run_phases(
     delete_all().await?;
     let _ = writeln!(log, "burst of {} done", opts.burst);
 
-    let names: Vec<String> = (0..opts.idle_pods).map(|i| format!("idle-{i}")).collect();
-    for c in futures::future::join_all(names.iter().cloned().map(&create)).await {
-        c?;
-    }
-    wait_running(&mut rx, &mut running, names).await?;
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    report.idle_pods = opts.idle_pods;
-    report.server_rss = rss(server_pid);
-    report.monitors_rss = monitors_rss();
-    delete_all().await?;
+    // ... and again after the burst (what the process kept of it).
+    let (rss_after, _) = idle_memory(
+        &create,
+        &delete_all,
+        &mut rx,
+        &mut running,
+        opts.idle_pods,
+        "again",
+        server_pid,
+    )
+    .await?;
+    report.server_rss_after_burst = rss_after;
     watch.abort();
     Ok(report)
 }

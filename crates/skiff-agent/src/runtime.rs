@@ -26,14 +26,13 @@ pub(crate) struct Runtime {
     /// One pull at a time per image name, so a burst of pods of one image
     /// pulls it once.
     pulls: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    slots: tokio::sync::Semaphore,
 }
 
-/// Run blocking engine work off the async threads.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| AgentError::Other(format!("an engine task failed: {e}")))?
-}
+/// Engine calls (mounts, CNI plugins, record files) at once. Each runs on
+/// a blocking thread; a burst of pods must not grow the thread pool (and
+/// the agent's memory) with one thread per call.
+const ENGINE_CONCURRENCY: usize = 8;
 
 /// `skiff` with the engine's directories.
 fn cli_command(cli: &EngineCli) -> tokio::process::Command {
@@ -52,7 +51,9 @@ pub(crate) struct ExecOutput {
 impl Runtime {
     pub(crate) async fn open(cfg: &AgentConfig) -> Result<Runtime> {
         let (data, run) = (cfg.engine_data_dir.clone(), cfg.engine_run_dir.clone());
-        let engine = blocking(move || Ok(Engine::open(data, run)?)).await?;
+        let engine = tokio::task::spawn_blocking(move || Engine::open(data, run))
+            .await
+            .map_err(|e| AgentError::Other(format!("an engine task failed: {e}")))??;
         Ok(Runtime {
             engine: Arc::new(engine),
             cli: EngineCli {
@@ -61,7 +62,23 @@ impl Runtime {
                 run_dir: cfg.engine_run_dir.clone(),
             },
             pulls: Default::default(),
+            slots: tokio::sync::Semaphore::new(ENGINE_CONCURRENCY),
         })
+    }
+
+    /// Run blocking engine work off the async threads, a few at a time.
+    pub(crate) async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .map_err(|e| AgentError::Other(format!("the engine is closed: {e}")))?;
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| AgentError::Other(format!("an engine task failed: {e}")))?
     }
 
     pub(crate) fn cli(&self) -> EngineCli {
@@ -74,22 +91,24 @@ impl Runtime {
 
     pub(crate) async fn create_sandbox(&self, cfg: SandboxConfig) -> Result<SandboxRecord> {
         let engine = self.engine.clone();
-        blocking(move || Ok(engine.create_sandbox(cfg)?)).await
+        self.blocking(move || Ok(engine.create_sandbox(cfg)?)).await
     }
 
     pub(crate) async fn remove_sandbox(&self, id: String) -> Result<()> {
         let engine = self.engine.clone();
-        blocking(move || Ok(engine.remove_sandbox(&id)?)).await
+        self.blocking(move || Ok(engine.remove_sandbox(&id)?)).await
     }
 
     pub(crate) async fn list(&self) -> Result<(Vec<SandboxRecord>, Vec<ContainerRecord>)> {
         let engine = self.engine.clone();
-        blocking(move || Ok((engine.list_sandboxes()?, engine.list()?))).await
+        self.blocking(move || Ok((engine.list_sandboxes()?, engine.list()?)))
+            .await
     }
 
     pub(crate) async fn load(&self, ids: Vec<String>) -> Result<Vec<Option<ContainerRecord>>> {
         let engine = self.engine.clone();
-        blocking(move || Ok(ids.iter().map(|id| engine.load(id).ok()).collect())).await
+        self.blocking(move || Ok(ids.iter().map(|id| engine.load(id).ok()).collect()))
+            .await
     }
 
     pub(crate) async fn create_container(
@@ -98,7 +117,8 @@ impl Runtime {
         opts: PodContainerOptions,
     ) -> Result<ContainerRecord> {
         let engine = self.engine.clone();
-        blocking(move || Ok(engine.create_pod_container(&sandbox, &opts)?)).await
+        self.blocking(move || Ok(engine.create_pod_container(&sandbox, &opts)?))
+            .await
     }
 
     /// Start a created container under its monitor: `skiff start ID`.
@@ -119,19 +139,60 @@ impl Runtime {
         ))
     }
 
-    /// The stop signal, then SIGKILL after `grace`.
+    /// The stop signal, then SIGKILL after `grace`. The waiting is async:
+    /// a pod with a long grace period must not hold a blocking thread.
     pub(crate) async fn stop(&self, id: String, grace: Duration) -> Result<()> {
+        let Some(record) = self.load(vec![id.clone()]).await?.pop().flatten() else {
+            return Ok(());
+        };
+        if !self.signal(&id, &record.stop_signal).await {
+            return Ok(());
+        }
+        if self.wait_exited(&id, grace).await {
+            return Ok(());
+        }
+        self.signal(&id, "SIGKILL").await;
+        if self.wait_exited(&id, Duration::from_secs(10)).await {
+            return Ok(());
+        }
+        Err(AgentError::Other(format!(
+            "container {id} did not exit after SIGKILL"
+        )))
+    }
+
+    /// Signal a running container; false when it is not running (any more).
+    async fn signal(&self, id: &str, signal: &str) -> bool {
         let engine = self.engine.clone();
-        blocking(move || {
-            engine.stop(&id, grace)?;
-            Ok(())
-        })
-        .await
+        let (id, signal) = (id.to_string(), signal.to_string());
+        self.blocking(move || Ok(engine.kill(&id, &signal).is_ok()))
+            .await
+            .unwrap_or(false)
+    }
+
+    /// Poll the record until the monitor recorded the exit, at most `limit`.
+    async fn wait_exited(&self, id: &str, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let exited = match self.load(vec![id.to_string()]).await {
+                Ok(mut v) => v
+                    .pop()
+                    .flatten()
+                    .is_none_or(|r| r.live_status() == skiff_engine::Status::Exited),
+                Err(_) => false,
+            };
+            if exited {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     pub(crate) async fn remove(&self, id: String) -> Result<()> {
         let engine = self.engine.clone();
-        blocking(move || match engine.remove(&id, true) {
+        self.blocking(move || match engine.remove(&id, true) {
             Ok(_) | Err(skiff_engine::EngineError::NotFound(_)) => Ok(()),
             Err(e) => Err(e.into()),
         })

@@ -146,6 +146,8 @@ pub(crate) struct Worker {
     pub sandbox: Option<SandboxRecord>,
     volumes: Option<PodVolumes>,
     volumes_checked: Option<Instant>,
+    /// The objects the pod refers to, as last fetched.
+    inputs: Option<PodInputs>,
     pub slots: BTreeMap<String, Slot>,
     probe_tx: mpsc::UnboundedSender<ProbeEvent>,
     pub probe_rx: mpsc::UnboundedReceiver<ProbeEvent>,
@@ -195,6 +197,7 @@ impl Worker {
             sandbox,
             volumes: None,
             volumes_checked: None,
+            inputs: None,
             slots,
             probe_tx,
             probe_rx,
@@ -695,22 +698,36 @@ impl Worker {
             || self
                 .volumes_checked
                 .is_none_or(|t| t.elapsed() >= VOLUME_REFRESH);
-        let inputs = self.fetch_inputs(pod).await?;
+        // The objects are fetched again with each refresh, and while a
+        // container waits for a missing one; otherwise the last fetch serves.
+        let config_error = self.slots.values().any(|s| {
+            s.waiting
+                .as_ref()
+                .is_some_and(|w| w.0 == "CreateContainerConfigError")
+        });
+        let inputs = match &self.inputs {
+            Some(inputs) if !due && !config_error => return Ok(inputs.clone()),
+            _ => self.fetch_inputs(pod).await?,
+        };
+        self.inputs = Some(inputs.clone());
         if !due {
             return Ok(inputs);
         }
         let dir = self.pod_dir().join("volumes");
         let (pod_c, inputs_c) = (pod.clone(), inputs.clone());
         let first = self.volumes.is_none();
-        let result = tokio::task::spawn_blocking(move || {
-            if first {
-                volumes::setup(&dir, &pod_c, &inputs_c).map(Some)
-            } else {
-                volumes::refresh(&dir, &pod_c, &inputs_c).map(|_| None)
-            }
-        })
-        .await
-        .map_err(|e| format!("volume task failed: {e}"))?;
+        let result = self
+            .ctx
+            .runtime
+            .blocking(move || {
+                Ok(if first {
+                    volumes::setup(&dir, &pod_c, &inputs_c).map(Some)
+                } else {
+                    volumes::refresh(&dir, &pod_c, &inputs_c).map(|_| None)
+                })
+            })
+            .await
+            .map_err(|e| format!("volume task failed: {e}"))?;
         match result {
             Ok(Some(v)) => self.volumes = Some(v),
             Ok(None) => {}
@@ -836,12 +853,15 @@ impl Worker {
             }
         }
         let dir = self.pod_dir();
-        let _ = tokio::task::spawn_blocking(move || {
-            volumes::teardown(&dir.join("volumes"))?;
-            let _ = std::fs::remove_dir_all(&dir);
-            Ok::<(), volumes::VolumeError>(())
-        })
-        .await;
+        let _ = self
+            .ctx
+            .runtime
+            .blocking(move || {
+                volumes::teardown(&dir.join("volumes"))?;
+                let _ = std::fs::remove_dir_all(&dir);
+                Ok(())
+            })
+            .await;
         self.ctx
             .views
             .lock()

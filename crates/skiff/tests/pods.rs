@@ -1039,3 +1039,35 @@ fn skiff_agent_joins_a_second_node() {
     );
     let _ = agent.child.kill();
 }
+
+/// `skiff bench pods` on a tiny scale: it runs its own server and node and
+/// reports every figure (the numbers themselves are not judged here).
+#[test]
+fn bench_pods_smoke() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_skiff"))
+        .args([
+            "bench",
+            "pods",
+            "--rounds",
+            "2",
+            "--burst",
+            "3",
+            "--idle-pods",
+            "1",
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("skiff bench pods");
+    let text = common::succeeded(&out, "skiff bench pods");
+    assert!(text.contains("one at a time (2 pods)"), "{text}");
+    assert!(text.contains("3 created at once"), "{text}");
+    let rss: Vec<f64> = text
+        .lines()
+        .filter_map(|l| l.split_once("MB RSS"))
+        .filter_map(|(before, _)| before.split_whitespace().last()?.parse().ok())
+        .collect();
+    assert!(
+        rss.len() >= 2 && rss.iter().all(|r| *r > 1.0),
+        "RSS figures in {text}"
+    );
+}
