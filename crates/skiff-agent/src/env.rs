@@ -8,7 +8,7 @@
 //! missing object, because the agent shows them as the container's waiting
 //! message with reason `CreateContainerConfigError`.
 
-pub mod quantity;
+pub use skiff_kube::quantity;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -610,33 +610,38 @@ fn subscripted(path: &str) -> Option<(&str, &str)> {
 
 fn host_ips(pod: &Pod, inputs: &PodInputs) -> Vec<String> {
     let status = pod.status.as_ref();
-    let mut ips: Vec<String> = inputs.host_ip.iter().cloned().collect();
-    let known = status.and_then(|s| s.host_ip.clone()).into_iter().chain(
+    merged_ips(
+        inputs.host_ip.as_ref(),
+        status.and_then(|s| s.host_ip.clone()),
         status
             .and_then(|s| s.host_ips.as_ref())
             .into_iter()
             .flatten()
             .map(|h| h.ip.clone()),
-    );
-    for ip in known {
-        if !ip.is_empty() && !ips.contains(&ip) {
-            ips.push(ip);
-        }
-    }
-    ips
+    )
 }
 
 fn pod_ips(pod: &Pod, inputs: &PodInputs) -> Vec<String> {
     let status = pod.status.as_ref();
-    let mut ips: Vec<String> = inputs.pod_ip.iter().cloned().collect();
-    let known = status.and_then(|s| s.pod_ip.clone()).into_iter().chain(
+    merged_ips(
+        inputs.pod_ip.as_ref(),
+        status.and_then(|s| s.pod_ip.clone()),
         status
             .and_then(|s| s.pod_ips.as_ref())
             .into_iter()
             .flatten()
             .map(|p| p.ip.clone()),
-    );
-    for ip in known {
+    )
+}
+
+/// The agent's own address first, then those the status knows, once each.
+fn merged_ips(
+    own: Option<&String>,
+    single: Option<String>,
+    list: impl Iterator<Item = String>,
+) -> Vec<String> {
+    let mut ips: Vec<String> = own.cloned().into_iter().collect();
+    for ip in single.into_iter().chain(list) {
         if !ip.is_empty() && !ips.contains(&ip) {
             ips.push(ip);
         }

@@ -191,44 +191,39 @@ pub(crate) fn compute(pod: &Pod, w: &Worker, cfg: &AgentConfig) -> Value {
     let previous = pod.status.clone().unwrap_or_default();
     let now = now();
     let pod_error = w.pod_error.as_ref();
-    let init: Vec<Value> = spec
-        .init_containers
-        .iter()
-        .flatten()
-        .map(|c| {
-            container_status(
-                &c.name,
-                c.image.as_deref().unwrap_or_default(),
-                w.slots.get(&c.name),
-                pod_error,
-            )
-        })
-        .collect();
-    let apps: Vec<Value> = spec
-        .containers
-        .iter()
-        .map(|c| {
-            container_status(
-                &c.name,
-                c.image.as_deref().unwrap_or_default(),
-                w.slots.get(&c.name),
-                pod_error,
-            )
-        })
-        .collect();
-    let ephemeral: Vec<Value> = spec
-        .ephemeral_containers
-        .iter()
-        .flatten()
-        .map(|c| {
-            container_status(
-                &c.name,
-                c.image.as_deref().unwrap_or_default(),
-                w.slots.get(&c.name),
-                pod_error,
-            )
-        })
-        .collect();
+    let statuses = |named: Vec<(&String, &Option<String>)>| -> Vec<Value> {
+        named
+            .into_iter()
+            .map(|(name, image)| {
+                container_status(
+                    name,
+                    image.as_deref().unwrap_or_default(),
+                    w.slots.get(name),
+                    pod_error,
+                )
+            })
+            .collect()
+    };
+    let init = statuses(
+        spec.init_containers
+            .iter()
+            .flatten()
+            .map(|c| (&c.name, &c.image))
+            .collect(),
+    );
+    let apps = statuses(
+        spec.containers
+            .iter()
+            .map(|c| (&c.name, &c.image))
+            .collect(),
+    );
+    let ephemeral = statuses(
+        spec.ephemeral_containers
+            .iter()
+            .flatten()
+            .map(|c| (&c.name, &c.image))
+            .collect(),
+    );
     let init_done = spec
         .init_containers
         .iter()

@@ -243,7 +243,9 @@ fn prepare(
                     let size = match &empty.size_limit {
                         Some(q) => Some(
                             env::quantity::parse(&q.0)
-                                .map_err(|e| field_err(format!("{field}.sizeLimit"), e))?
+                                .map_err(|e| {
+                                    field_err(format!("{field}.sizeLimit"), e.to_string())
+                                })?
                                 .value(),
                         ),
                         None if inputs.node_allocatable_memory > 0 => {

@@ -6,10 +6,9 @@
 //! as the kubelet does, and the network is the sandbox's until it goes.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
+use std::fs;
 use std::path::{Path, PathBuf};
 
-use nix::sys::stat::Mode;
 use oci_spec::runtime::{
     Capability, LinuxCapabilities, LinuxCpuBuilder, LinuxDeviceCgroupBuilder, LinuxMemoryBuilder,
     LinuxNamespaceType, LinuxPidsBuilder, LinuxResourcesBuilder, MountBuilder, Spec,
@@ -550,18 +549,7 @@ impl Engine {
                 pid_ns,
             },
         )?;
-        let bundle_config = dir.join("bundle/config.json");
-        let json = serde_json::to_vec_pretty(&spec)
-            .map_err(|e| EngineError::Other(format!("cannot encode the runtime spec: {e}")))?;
-        fs::write(&bundle_config, json)
-            .ctx(|| format!("cannot write {}", bundle_config.display()))?;
-        let log = self.log_path(&id);
-        File::create(&log).ctx(|| format!("cannot create {}", log.display()))?;
-        if opts.stdin {
-            let fifo = dir.join("stdin");
-            nix::unistd::mkfifo(&fifo, Mode::from_bits_truncate(0o600))
-                .ctx(|| format!("cannot create {}", fifo.display()))?;
-        }
+        self.write_container_files(&id, &spec, opts.stdin)?;
         let record = ContainerRecord {
             id: id.clone(),
             name: opts.name.clone(),

@@ -223,6 +223,27 @@ impl Drop for CreateGuard {
 /// container directory: for a container that never ran or whose monitor
 /// could not release its network. Every step runs; the first error is
 /// returned.
+impl Engine {
+    /// The runtime's `config.json` in the container's bundle, an empty log,
+    /// and with `stdin` the fifo a client writes the container's input to.
+    pub(crate) fn write_container_files(&self, id: &str, spec: &Spec, stdin: bool) -> Result<()> {
+        let dir = self.container_dir(id);
+        let bundle_config = dir.join("bundle/config.json");
+        let json = serde_json::to_vec_pretty(spec)
+            .map_err(|e| EngineError::Other(format!("cannot encode the runtime spec: {e}")))?;
+        fs::write(&bundle_config, json)
+            .ctx(|| format!("cannot write {}", bundle_config.display()))?;
+        let log = self.log_path(id);
+        File::create(&log).ctx(|| format!("cannot create {}", log.display()))?;
+        if stdin {
+            let fifo = dir.join("stdin");
+            nix::unistd::mkfifo(&fifo, Mode::from_bits_truncate(0o600))
+                .ctx(|| format!("cannot create {}", fifo.display()))?;
+        }
+        Ok(())
+    }
+}
+
 pub(crate) fn cleanup_container(
     data_dir: &Path,
     dir: &Path,
@@ -546,18 +567,7 @@ impl Engine {
                 dir: &dir,
             },
         )?;
-        let bundle_config = dir.join("bundle/config.json");
-        let json = serde_json::to_vec_pretty(&spec)
-            .map_err(|e| EngineError::Other(format!("cannot encode the runtime spec: {e}")))?;
-        fs::write(&bundle_config, json)
-            .ctx(|| format!("cannot write {}", bundle_config.display()))?;
-        let log = self.log_path(&id);
-        File::create(&log).ctx(|| format!("cannot create {}", log.display()))?;
-        if opts.interactive {
-            let fifo = dir.join("stdin");
-            nix::unistd::mkfifo(&fifo, Mode::from_bits_truncate(0o600))
-                .ctx(|| format!("cannot create {}", fifo.display()))?;
-        }
+        self.write_container_files(&id, &spec, opts.interactive)?;
         let record = ContainerRecord {
             id: id.clone(),
             name,

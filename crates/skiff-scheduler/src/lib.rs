@@ -13,7 +13,7 @@
 //! controller), and anything on the node (that is the agent's).
 
 mod filter;
-pub mod quantity;
+pub use skiff_kube::quantity;
 pub mod requests;
 
 use std::collections::{HashMap, HashSet};

@@ -41,10 +41,21 @@ pub fn ceil_div(a: i128, b: i128) -> i128 {
     }
 }
 
+/// A string that is not a Kubernetes quantity, or one beyond int64 units.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid quantity {value:?}: {reason}")]
+pub struct QuantityError {
+    pub value: String,
+    pub reason: &'static str,
+}
+
 /// Parse a quantity string. The error says what is wrong, without the field
 /// (the caller knows it).
-pub fn parse(text: &str) -> Result<Nanos, String> {
-    let bad = |why: &str| format!("invalid quantity {text:?}: {why}");
+pub fn parse(text: &str) -> Result<Nanos, QuantityError> {
+    let bad = |reason: &'static str| QuantityError {
+        value: text.to_string(),
+        reason,
+    };
     let s = text.trim();
     if s.is_empty() {
         return Err(bad("empty"));
@@ -132,6 +143,24 @@ pub fn parse(text: &str) -> Result<Nanos, String> {
     Ok(Nanos(if negative { -n } else { n }))
 }
 
+/// CPU in millicores, rounded up (`"100m"` → 100, `"1.5"` → 1500).
+pub fn cpu_millis(value: &str) -> Result<i64, QuantityError> {
+    whole(value, parse(value)?.milli_value())
+}
+
+/// Whole units, rounded up (`Quantity.Value()`): bytes for memory and
+/// storage (`"128Mi"` → 134217728), counts for pods and extended resources.
+pub fn units(value: &str) -> Result<i64, QuantityError> {
+    whole(value, parse(value)?.value())
+}
+
+fn whole(value: &str, n: i128) -> Result<i64, QuantityError> {
+    i64::try_from(n).map_err(|_| QuantityError {
+        value: value.to_string(),
+        reason: "too large",
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,6 +204,59 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad:?} should not parse");
         }
-        assert!(parse("1Q").unwrap_err().contains("\"1Q\""));
+        assert!(parse("1Q").unwrap_err().to_string().contains("\"1Q\""));
+    }
+
+    #[test]
+    fn cpu() {
+        assert_eq!(cpu_millis("100m"), Ok(100));
+        assert_eq!(cpu_millis("1.5"), Ok(1500));
+        assert_eq!(cpu_millis("2"), Ok(2000));
+        assert_eq!(cpu_millis("0.1"), Ok(100));
+        assert_eq!(cpu_millis(".5"), Ok(500));
+        assert_eq!(cpu_millis("1."), Ok(1000));
+        assert_eq!(cpu_millis("0"), Ok(0));
+        assert_eq!(cpu_millis("+3"), Ok(3000));
+        // A fraction of a millicore still counts as one.
+        assert_eq!(cpu_millis("0.0001"), Ok(1));
+        assert_eq!(cpu_millis("1n"), Ok(1));
+        assert_eq!(cpu_millis("500000u"), Ok(500));
+        assert_eq!(cpu_millis("1e3"), Ok(1_000_000));
+        assert_eq!(cpu_millis("15E-1"), Ok(1500));
+        assert_eq!(cpu_millis("1e-30"), Ok(1));
+        assert_eq!(cpu_millis("-100m"), Ok(-100));
+    }
+
+    #[test]
+    fn bytes() {
+        assert_eq!(units("128Mi"), Ok(128 * 1024 * 1024));
+        assert_eq!(units("1G"), Ok(1_000_000_000));
+        assert_eq!(units("1Gi"), Ok(1 << 30));
+        assert_eq!(units("1.5Gi"), Ok(3 << 29));
+        assert_eq!(units("64k"), Ok(64_000));
+        assert_eq!(units("1Ki"), Ok(1024));
+        assert_eq!(units("2Ei"), Ok(2 << 60));
+        assert_eq!(units("110"), Ok(110));
+        assert_eq!(units("1M"), Ok(1_000_000));
+        assert_eq!(units("1e6"), Ok(1_000_000));
+        // Value() rounds up to a whole unit.
+        assert_eq!(units("1.5"), Ok(2));
+        assert_eq!(units("100m"), Ok(1));
+        assert_eq!(units("0m"), Ok(0));
+    }
+
+    #[test]
+    fn garbage_is_rejected_with_the_value() {
+        for bad in [
+            "", " ", "abc", "1.2.3", "12Xi", "1mi", "1KB", "m", ".", "1e", "1e+", "1e3.5", "--1",
+            "1 Gi", "0x10", "Mi",
+        ] {
+            let e = parse(bad).expect_err(bad);
+            assert_eq!(e.value, bad);
+            assert!(e.to_string().contains("invalid quantity"), "{e}");
+        }
+        assert_eq!(cpu_millis("1e40").map_err(|e| e.reason), Err("too large"));
+        assert_eq!(units("99999999Ei").map_err(|e| e.reason), Err("too large"));
+        assert!(parse("1234567890123456789012345678901234").is_err());
     }
 }
