@@ -446,13 +446,26 @@ pub fn expand(input: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
 /// folds it into `data` on write; an object that still carries it is read the
 /// same way).
 pub fn secret_data(secret: &Secret) -> BTreeMap<String, Vec<u8>> {
-    let mut data: BTreeMap<String, Vec<u8>> = secret
-        .data
-        .iter()
+    bytes_then_strings(secret.data.as_ref(), secret.string_data.as_ref())
+}
+
+/// A ConfigMap's `binaryData` and `data` as one map of bytes (the API
+/// keeps their keys apart).
+pub fn config_map_data(cm: &ConfigMap) -> BTreeMap<String, Vec<u8>> {
+    bytes_then_strings(cm.binary_data.as_ref(), cm.data.as_ref())
+}
+
+/// A map of bytes with a map of strings laid over it.
+fn bytes_then_strings(
+    bytes: Option<&BTreeMap<String, k8s_openapi::ByteString>>,
+    strings: Option<&BTreeMap<String, String>>,
+) -> BTreeMap<String, Vec<u8>> {
+    let mut data: BTreeMap<String, Vec<u8>> = bytes
+        .into_iter()
         .flatten()
         .map(|(k, v)| (k.clone(), v.0.clone()))
         .collect();
-    for (k, v) in secret.string_data.iter().flatten() {
+    for (k, v) in strings.into_iter().flatten() {
         data.insert(k.clone(), v.as_bytes().to_vec());
     }
     data

@@ -29,7 +29,7 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use k8s_openapi::api::core::v1::{ConfigMap, DownwardAPIVolumeFile, KeyToPath, Pod, Volume};
+use k8s_openapi::api::core::v1::{DownwardAPIVolumeFile, KeyToPath, Pod, Volume};
 use nix::errno::Errno;
 use nix::fcntl::{OFlag, OpenHow, ResolveFlag};
 use nix::mount::{MntFlags, MsFlags};
@@ -679,7 +679,7 @@ impl<'a> KeyedSource<'a> {
         let data = if self.kind == "secret" {
             inputs.secrets.get(self.name).map(env::secret_data)
         } else {
-            inputs.config_maps.get(self.name).map(config_map_data)
+            inputs.config_maps.get(self.name).map(env::config_map_data)
         };
         let Some(data) = data else {
             if self.optional {
@@ -708,19 +708,6 @@ impl<'a> KeyedSource<'a> {
             },
         )
     }
-}
-
-fn config_map_data(cm: &ConfigMap) -> BTreeMap<String, Vec<u8>> {
-    let mut data: BTreeMap<String, Vec<u8>> = cm
-        .binary_data
-        .iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), v.0.clone()))
-        .collect();
-    for (k, v) in cm.data.iter().flatten() {
-        data.insert(k.clone(), v.as_bytes().to_vec());
-    }
-    data
 }
 
 /// Files from a key → bytes map: every key with the default mode, or the

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::env::{container_env, PodInputs};
-use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Secret};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolume, PersistentVolumeClaim, Secret};
 use serde_json::json;
 use std::os::unix::fs::PermissionsExt;
 
